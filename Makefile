@@ -1,0 +1,34 @@
+# Two commands, on a fresh machine with only python3:
+#   make lab    set everything up and open the course in JupyterLab
+#   make test   set everything up and run every test (ruff, pytest, nbval)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: lab test setup bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+setup: $(VENV)/.installed
+
+lab: setup
+	$(BIN)/jupyter lab notebooks/00_start_here.ipynb
+
+test: setup
+	$(BIN)/ruff check tcpedu tests notebooks benchmarks
+	$(BIN)/python -m pytest -n 2 --dist loadfile -p no:cacheprovider tests
+	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
+	  $(BIN)/python -m pytest -n 2 --dist loadfile -p no:cacheprovider --nbval \
+	    --sanitize-with notebooks/sanitize.cfg notebooks; fi
+
+bench: setup
+	$(BIN)/python benchmarks/bench_engine.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,145 @@
+"""Traces: what happened on the wire and at each endpoint, in time order.
+
+A :class:`Trace` holds the segments (each with sender, time and both
+endpoints' states, as the RFC figures print them: the sender's state after
+sending, the receiver's after receiving) and the events around them
+(application calls, state changes, timers).  Simulations make traces;
+captures read from files make the same type, so every picture and exercise
+works on both.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+
+from .segment import Flags, Segment
+
+
+@dataclass(frozen=True, slots=True)
+class TraceEvent:
+    """Something that happened at one host: ``kind`` is "call", "state", "timer" or "error".
+
+    For "state": ``old``/``new`` and the table ``row`` that fired; for "timer":
+    ``name`` and ``detail`` ("set until 60.0", "fired", "cancelled"); for
+    "call": ``name`` is the call (``connect()``); for "error": the exception text.
+    """
+
+    time: float
+    host: str
+    kind: str
+    name: str
+    detail: str = ""
+    old: object = None
+    new: object = None
+    row: object = None
+
+
+@dataclass
+class Trace:
+    """Segments and events of one run (or one capture), in time order."""
+
+    segments: list[Segment] = field(default_factory=list)
+    events: list[TraceEvent] = field(default_factory=list)
+    profile: str = ""
+    isn: dict[str, int] = field(default_factory=dict)   # first ISN each side used
+    source: str = "simulation"
+
+    # -------------------------------------------------------------- views
+    def __len__(self) -> int:
+        return len(self.segments)
+
+    def __iter__(self):
+        return iter(self.segments)
+
+    def __getitem__(self, i):
+        return self.segments[i]
+
+    def between(self, a: str, b: str) -> Trace:
+        """Only the segments exchanged by hosts ``a`` and ``b`` (and their events)."""
+        pair = {a, b}
+        return Trace([s for s in self.segments if {s.sender, s.receiver} == pair],
+                     [e for e in self.events if e.host in pair], self.profile,
+                     {k: v for k, v in self.isn.items() if k in pair}, self.source)
+
+    def delivered(self) -> list[Segment]:
+        """The segments that were not lost."""
+        return [s for s in self.segments if not s.lost]
+
+    def relative(self) -> Trace:
+        """A copy with seq/ack relative to each side's ISN, as Wireshark shows them.
+
+        Each direction of each connection counts from the seq of its SYN;
+        numbers of an end whose SYN was never seen stay absolute.
+        """
+        isn: dict[tuple, int] = {}
+        for s in self.segments:
+            if Flags.SYN in s.flags and not s.note.startswith("old duplicate"):
+                isn.setdefault((s.sender, s.sport, s.receiver, s.dport), s.seq)
+        segs = []
+        for s in self.segments:
+            mine = isn.get((s.sender, s.sport, s.receiver, s.dport))
+            theirs = isn.get((s.receiver, s.dport, s.sender, s.sport))
+            seq = s.seq if mine is None else (s.seq - mine) % 2**32
+            ack = s.ack if theirs is None or Flags.ACK not in s.flags else (s.ack - theirs) % 2**32
+            segs.append(s.replace(seq=seq, ack=ack))
+        return Trace(segs, list(self.events), self.profile, {k: 0 for k in self.isn}, self.source)
+
+    def states(self, host: str) -> list[tuple[float, object]]:
+        """(time, state) each time ``host``'s connection changed state, in order."""
+        return [(e.time, e.new) for e in self.events if e.kind == "state" and e.host == host]
+
+    def summary(self) -> list[tuple[str, str, int, int, int]]:
+        """(sender, flags, seq, ack, len) per segment: a compact form for tests and exercises."""
+        return [(s.sender, str(s.flags), s.seq, s.ack, s.len) for s in self.segments]
+
+    # -------------------------------------------------------------- printing
+    def lines(self, states: bool = True) -> list[str]:
+        """tcpdump-like lines: ``0.000000 client > server: Flags [S], seq 100, ...``."""
+        out = []
+        for s in self.segments:
+            text = (f"{s.time or 0.0:9.6f} {s.sender} > {s.receiver}: Flags [{s.flags.tcpdump()}], "
+                    f"seq {s.seq}")
+            if s.len:
+                text += f":{(s.seq + s.len) % 2**32}"
+            if Flags.ACK in s.flags:
+                text += f", ack {s.ack}"
+            text += f", win {s.window}, length {s.len}"
+            if states:
+                text += f"  [client {s.client_state} | server {s.server_state}]"
+            marks = []
+            if s.retransmission:
+                marks.append("retransmission")
+            if s.lost:
+                marks.append("LOST")
+            if s.note:
+                marks.append(s.note)
+            if marks:
+                text += "  (" + "; ".join(marks) + ")"
+            out.append(text)
+        return out
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+    def __repr__(self) -> str:
+        return f"<Trace {self.source} profile={self.profile!r}: {len(self.segments)} segments>"
+
+    def _repr_html_(self) -> str:
+        head = ("<tr><th>#</th><th>time (s)</th><th>client state</th><th>direction</th>"
+                "<th>flags</th><th>seq</th><th>ack</th><th>len</th><th>server state</th>"
+                "<th>note</th></tr>")
+        rows = []
+        for i, s in enumerate(self.segments, 1):
+            arrow = "&rarr;" if s.sender == "client" else "&larr;"
+            if s.sender not in ("client", "server"):
+                arrow = f"{html.escape(str(s.sender))} &rarr; {html.escape(str(s.receiver))}"
+            note = ", ".join(x for x in ("retransmission" if s.retransmission else "",
+                                         "lost" if s.lost else "", s.note) if x)
+            rows.append(
+                f"<tr><td>{i}</td><td>{s.time or 0.0:.3f}</td><td>{s.client_state}</td>"
+                f"<td>{arrow}</td><td>{s.flags}</td><td>{s.seq}</td>"
+                f"<td>{s.ack if Flags.ACK in s.flags else ''}</td><td>{s.len}</td>"
+                f"<td>{s.server_state}</td><td>{html.escape(note)}</td></tr>")
+        return (f"<table class='tcpedu-trace'><caption>{html.escape(repr(self))}</caption>"
+                f"{head}{''.join(rows)}</table>")
