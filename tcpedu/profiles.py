@@ -106,7 +106,8 @@ SOURCES: dict[str, tuple[str, str]] = {
                             "tcp_check_req(): a retransmitted SYN gets the SYN,ACK again"),
     "accept_queue_extra": ("no accept queue in the RFC",
                            "sk_acceptq_is_full(): full when more than backlog are queued"),
-    "push_flag": ("RFC 9293 figures show data as <CTL=ACK>", "tcp_push(): PSH on the last segment of a write"),
+    "push_flag": ("RFC 9293 figures show data as <CTL=ACK>",
+                  "tcp_push(): PSH on the last segment of a write"),
     "mss": ("RFC 9293 §3.7.1: default send MSS 536", "Ethernet MTU 1500 - 40"),
     "window": ("fixed in this model", "fixed in this model (no window scaling)"),
 }

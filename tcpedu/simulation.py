@@ -27,6 +27,7 @@ from .trace import Trace, TraceEvent
 
 EPHEMERAL_PORT = 49152
 _ADDRESSES = ("192.0.2.1", "192.0.2.2")   # RFC 5737 documentation addresses
+_ANY = Flags(0)                           # matches every segment
 
 
 def _check_time(value, what: str) -> float:
@@ -457,7 +458,7 @@ class Simulation:
         if name not in self.hosts:
             raise ValueError(f"unknown sender {name!r}; hosts are {sorted(self.hosts)}")
 
-    def drop_next(self, sender: str, flags: Flags = Flags(0), count: int = 1) -> None:
+    def drop_next(self, sender: str, flags: Flags = _ANY, count: int = 1) -> None:
         """Lose the next ``count`` segments ``sender`` sends that carry all of ``flags``
         (``Flags.ACK`` matches any segment with ACK; ``Flags(0)`` any segment)."""
         self._check_host(sender)
@@ -469,7 +470,7 @@ class Simulation:
             raise ValueError(f"count must be an integer >= 1, got {count!r}")
         self._drops.extend([sender, flags, True] for _ in range(count))
 
-    def delay_next(self, sender: str, flags: Flags = Flags(0), by: float = 0.0) -> None:
+    def delay_next(self, sender: str, flags: Flags = _ANY, by: float = 0.0) -> None:
         """Hold the next segment ``sender`` sends that carries ``flags`` ``by`` extra seconds."""
         self._check_host(sender)
         if isinstance(flags, str):
