@@ -59,6 +59,18 @@ class Output:
     data: bytes = b""          # for receive(): the bytes read
 
 
+def no_connection(seg: Segment, profile: str = "rfc") -> Output:
+    """What a TCP with no connection for ``seg`` sends back: the CLOSED row of the table
+    (RFC 9293 §3.10.7.1) — a reset, unless ``seg`` is itself a reset."""
+    out = Output()
+    rst = rst_for_closed(seg)
+    if rst is not None:
+        out.transitions.append(lookup(State.CLOSED, Event.RCV_SEGMENT, profile))
+        out.segments.append(rst)
+    return out
+
+
+
 class Endpoint:
     """A TCP connection endpoint driven by the state-machine table.
 
@@ -566,9 +578,8 @@ class Endpoint:
         self._begin(now)
         st = self.state
         if st is State.CLOSED:
-            if Flags.RST not in seg.flags:
-                self._fire(Event.RCV_SEGMENT, seg)
-        elif st is State.LISTEN:
+            return no_connection(seg, self.profile.name)
+        if st is State.LISTEN:
             self._arrives_listen(seg)
         elif st is State.SYN_SENT:
             self._arrives_syn_sent(seg)
@@ -699,7 +710,6 @@ class Endpoint:
     def _take_fin(self) -> None:
         self.rcv_nxt = seq_add(self.rcv_nxt, 1)
         self.peer_fin = True
-        self._cancel_timer(KEEPALIVE)
         if self.state is State.FIN_WAIT_1 and self._fin_acked():
             self._fire(Event.RCV_FIN_ACK_OF_FIN)
         else:

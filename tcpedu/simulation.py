@@ -19,8 +19,8 @@ import random
 import socket
 from collections.abc import Iterable
 
-from .endpoint import SHUT_RD, SHUT_RDWR, SHUT_WR, Endpoint, Output
-from .machine import State, rst_for_closed
+from .endpoint import SHUT_RD, SHUT_RDWR, SHUT_WR, Endpoint, Output, no_connection
+from .machine import State
 from .profiles import Profile, get_profile
 from .segment import Flags, Segment, check_seq
 from .trace import Trace, TraceEvent
@@ -352,13 +352,13 @@ class Host:
             sock = None
         if sock is None:
             lst = self.listener
-            if lst is not None and lst.local_port == seg.dport and Flags.SYN in seg.flags \
-                    and not seg.flags & (Flags.ACK | Flags.RST):
-                if self._queue_full():
-                    return None, None                   # Linux drops the SYN (LISTENOVERFLOWS)
-                sock = self._spawn(seg)
-            else:
+            if lst is None or lst.local_port != seg.dport:
                 return None, self._closed_port(seg)
+            if Flags.SYN not in seg.flags or seg.flags & (Flags.ACK | Flags.RST):
+                return lst, lst.endpoint.segment_arrives(seg, self.sim.now)   # LISTEN rows
+            if self._queue_full():
+                return None, None                       # Linux drops the SYN (LISTENOVERFLOWS)
+            sock = self._spawn(seg)
         if sock.state is State.CLOSED:
             return None, self._closed_port(seg)
         if (sock.state is State.SYN_RECEIVED and sock.endpoint.passive
@@ -394,11 +394,8 @@ class Host:
             self._current = sock
         return sock
 
-    def _closed_port(self, seg: Segment) -> Output | None:
-        rst = rst_for_closed(seg)
-        if rst is None:
-            return None
-        return Output(segments=[rst])
+    def _closed_port(self, seg: Segment) -> Output:
+        return no_connection(seg, self.sim.profile.name)
 
 
 class Simulation:
@@ -614,9 +611,12 @@ class Simulation:
             self.trace.segments[index] = recorded.replace(server_state=ss)
         if out is None:
             return
-        if sock is None:
-            for rst in out.segments:   # the host's TCP answers for a port with no connection
-                self._send(host.name, seg.sender, rst.replace(sport=seg.dport, dport=seg.sport))
+        if sock is None or sock.remote is None:
+            # no connection (CLOSED row) or the listener (LISTEN rows): answer the sender
+            if sock is not None:
+                self._apply(sock, out)
+            for reply in out.segments:
+                self._send(host.name, seg.sender, reply.replace(sport=seg.dport, dport=seg.sport))
             return
         self._apply(sock, out)
         if sock.state is State.LISTEN and sock is not host.listener:

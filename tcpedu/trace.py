@@ -87,7 +87,8 @@ class Trace:
 
     def states(self, host: str) -> list[tuple[float, object]]:
         """(time, state) each time ``host``'s connection changed state, in order."""
-        return [(e.time, e.new) for e in self.events if e.kind == "state" and e.host == host]
+        return [(e.time, e.new) for e in self.events
+                if e.kind == "state" and e.host == host and e.new is not e.old]
 
     def summary(self) -> list[tuple[str, str, int, int, int]]:
         """(sender, flags, seq, ack, len) per segment: a compact form for tests and exercises."""
