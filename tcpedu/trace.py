@@ -35,6 +35,41 @@ class TraceEvent:
     row: object = None
 
 
+def _key(s: Segment) -> tuple:
+    return (s.sender, s.flags.tcpdump(), s.seq, s.ack if Flags.ACK in s.flags else None, s.len)
+
+
+def _show(key) -> str:
+    if key is None:
+        return "(none)"
+    sender, flags, seq, ack, n = key
+    return f"{sender} [{flags}] seq {seq}" + (f" ack {ack}" if ack is not None else "") + f" len {n}"
+
+
+@dataclass
+class Comparison:
+    """The result of :meth:`Trace.compare`: empty (and true) when the traces agree."""
+
+    differences: list[tuple[int, tuple | None, tuple | None]]
+    length: int
+    other_length: int
+
+    @property
+    def same(self) -> bool:
+        return not self.differences
+
+    def __bool__(self) -> bool:
+        return self.same
+
+    def __str__(self) -> str:
+        if self.same:
+            return f"the traces agree ({self.length} segments)"
+        lines = [f"{len(self.differences)} difference(s) ({self.length} vs {self.other_length} "
+                 "segments):"]
+        lines += [f"  #{i}: {_show(a)}  !=  {_show(b)}" for i, a, b in self.differences]
+        return "\n".join(lines)
+
+
 @dataclass
 class Trace:
     """Segments and events of one run (or one capture), in time order."""
@@ -94,6 +129,18 @@ class Trace:
         """(sender, flags, seq, ack, len) per segment: a compact form for tests and exercises."""
         return [(s.sender, str(s.flags), s.seq, s.ack, s.len) for s in self.segments]
 
+    def compare(self, other: Trace) -> Comparison:
+        """Segment-by-segment difference from ``other``: sender, flags, relative seq/ack,
+        payload length and order (times and windows are not compared)."""
+        mine, theirs = self.relative().segments, other.relative().segments
+        diffs = []
+        for i in range(max(len(mine), len(theirs))):
+            a = _key(mine[i]) if i < len(mine) else None
+            b = _key(theirs[i]) if i < len(theirs) else None
+            if a != b:
+                diffs.append((i + 1, a, b))
+        return Comparison(diffs, len(mine), len(theirs))
+
     # -------------------------------------------------------------- printing
     def lines(self, states: bool = True) -> list[str]:
         """tcpdump-like lines: ``0.000000 client > server: Flags [S], seq 100, ...``."""
@@ -106,7 +153,7 @@ class Trace:
             if Flags.ACK in s.flags:
                 text += f", ack {s.ack}"
             text += f", win {s.window}, length {s.len}"
-            if states:
+            if states and (s.client_state is not None or s.server_state is not None):
                 text += f"  [client {s.client_state} | server {s.server_state}]"
             marks = []
             if s.retransmission:

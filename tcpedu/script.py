@@ -1,0 +1,122 @@
+"""Socket-call scripts: one list of steps, run on the engine or on real sockets.
+
+A script is a list of steps, each a tuple::
+
+    ("server", "listen")            ("client", "connect")
+    ("client", "send", 5)           ("server", "recv")
+    ("client", "shutdown", "SHUT_WR")
+    ("server", "close")             ("client", "abort")      # SO_LINGER {1, 0}
+    ("sleep", 0.2)
+
+:func:`run_simulated` plays it on a :class:`~tcpedu.Simulation` (profile
+"linux", ``latency=0`` models loopback); :mod:`tcpedu.live` plays the same
+script on the machine's real TCP, so the two traces can be compared.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .simulation import Simulation
+
+SIDES = ("client", "server")
+_ACTIONS = {"listen": 0, "connect": 0, "send": 1, "recv": 0, "shutdown": 1, "close": 0,
+            "abort": 0}
+_HOW = {"SHUT_RD": 0, "SHUT_WR": 1, "SHUT_RDWR": 2}
+
+
+def check_script(steps) -> list[tuple]:
+    """Validate a script; ValueError names the first bad step and what is allowed."""
+    checked = []
+    for i, step in enumerate(steps):
+        if not isinstance(step, (tuple, list)) or not step:
+            raise ValueError(f"step {i}: {step!r} is not a tuple like ('client', 'connect')")
+        step = tuple(step)
+        if step[0] == "sleep":
+            if len(step) != 2 or isinstance(step[1], bool) or not isinstance(step[1], (int, float)) \
+                    or step[1] < 0:
+                raise ValueError(f"step {i}: {step!r}: sleep takes one number of seconds >= 0")
+        else:
+            if step[0] not in SIDES or len(step) < 2 or step[1] not in _ACTIONS:
+                raise ValueError(f"step {i}: {step!r}: use (side, action[, arg]) with side in "
+                                 f"{SIDES} and action in {sorted(_ACTIONS)}, or ('sleep', s)")
+            if len(step) != 2 + _ACTIONS[step[1]]:
+                raise ValueError(f"step {i}: {step!r}: {step[1]} takes {_ACTIONS[step[1]]} argument(s)")
+            if step[1] == "send" and (isinstance(step[2], bool) or not isinstance(step[2], int)
+                                      or step[2] < 1):
+                raise ValueError(f"step {i}: {step!r}: send takes a byte count >= 1")
+            if step[1] == "shutdown" and step[2] not in _HOW:
+                raise ValueError(f"step {i}: {step!r}: shutdown takes one of {sorted(_HOW)}")
+        checked.append(step)
+    return checked
+
+
+def describe_step(step: tuple) -> str:
+    """``('client', 'send', 5)`` → ``client.send(5 bytes)``."""
+    if step[0] == "sleep":
+        return f"sleep({step[1]})"
+    arg = ""
+    if len(step) > 2:
+        arg = f"{step[2]} bytes" if step[1] == "send" else str(step[2])
+    return f"{step[0]}.{step[1]}({arg})"
+
+
+@dataclass
+class Outcome:
+    """What each step returned or raised, and both sides' states after it."""
+
+    steps: list[tuple]
+    results: list[str] = field(default_factory=list)
+    states: list[tuple[str, str]] = field(default_factory=list)   # (client, server) after each
+
+
+def payload(n: int) -> bytes:
+    """The bytes a script's ``send n`` puts on the wire (the same for engine and kernel)."""
+    return bytes(ord("a") + i % 26 for i in range(n))
+
+
+def result_text(value) -> str:
+    """A step's result as text: ``ok``, ``b'..' (n bytes)`` or the exception's name."""
+    if isinstance(value, BaseException):
+        return type(value).__name__
+    if isinstance(value, bytes):
+        return f"{len(value)} bytes" if value else "EOF"
+    return "ok"
+
+
+def run_simulated(steps, profile: str = "linux", latency: float = 0.0, seed: int = 0,
+                  settle: float = 0.0, **sim_options) -> tuple[Simulation, Outcome]:
+    """Play ``steps`` on a simulation; returns it (its ``trace``) and each step's outcome.
+
+    ``settle`` seconds pass after each step, as :func:`tcpedu.live.run_live` lets them pass.
+    """
+    steps = check_script(steps)
+    sim = Simulation(profile=profile, latency=latency, seed=seed, **sim_options)
+    outcome = Outcome(steps)
+    for step in steps:
+        try:
+            value = _simulate_step(sim, step)
+        except OSError as exc:
+            value = exc
+        outcome.results.append(result_text(value))
+        sim.wait(settle)
+        outcome.states.append((str(sim.client.state), str(sim.server.state)))
+    return sim, outcome
+
+
+def _simulate_step(sim: Simulation, step: tuple):
+    if step[0] == "sleep":
+        sim.wait(step[1])
+        return None
+    host = sim.hosts[step[0]]
+    action = step[1]
+    if action == "send":
+        return host.send(payload(step[2]))
+    if action == "recv":
+        try:
+            return host.recv()
+        except BlockingIOError as exc:
+            return exc
+    if action == "shutdown":
+        return host.shutdown(_HOW[step[2]])
+    return getattr(host, action)()

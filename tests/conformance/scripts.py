@@ -1,0 +1,37 @@
+"""Socket-call scripts run both on the real kernel (loopback) and on the engine ("linux").
+
+Scripts that exchange data first so Linux's delayed-ACK timeout (ATO) is
+40 ms: a close then comes out the same however the machine schedules the
+steps (with no data received the ATO is 0 and a FIN's ACK leaves within a
+millisecond, a race no capture can pin down).
+"""
+
+L, C = ("server", "listen"), ("client", "connect")
+EXCHANGE = [("client", "send", 5), ("server", "recv"), ("server", "send", 7), ("client", "recv")]
+
+SCRIPTS = {
+    "handshake": [L, C, ("sleep", 0.05)],
+    "data_both_ways": [L, C, *EXCHANGE, ("sleep", 0.1)],
+    # the peer's application waits 0.3 s: the FIN's ACK goes out alone after 40 ms
+    "four_way_close": [L, C, *EXCHANGE, ("sleep", 0.1), ("client", "close"), ("server", "recv"),
+                       ("sleep", 0.3), ("server", "close"), ("sleep", 0.05)],
+    # the peer's application closes at once: its FIN carries the delayed ACK
+    "three_way_close": [L, C, *EXCHANGE, ("sleep", 0.1), ("client", "close"), ("server", "recv"),
+                        ("server", "close"), ("sleep", 0.05)],
+    # half-close, then the passive side still sends 100 bytes: its FIN's seq is w = v + 1 + 100
+    "half_close_server_data": [L, C, *EXCHANGE, ("sleep", 0.1), ("client", "shutdown", "SHUT_WR"),
+                               ("sleep", 0.1), ("server", "recv"), ("server", "send", 100),
+                               ("sleep", 0.05), ("client", "recv"), ("server", "close"),
+                               ("sleep", 0.05), ("client", "recv"), ("client", "close"),
+                               ("sleep", 0.05)],
+    "rst_unread_data": [L, C, ("client", "send", 10), ("sleep", 0.05), ("server", "close"),
+                        ("sleep", 0.05), ("client", "recv"), ("client", "recv")],
+    "abortive_close": [L, C, *EXCHANGE, ("sleep", 0.1), ("client", "abort"), ("sleep", 0.05),
+                       ("server", "send", 4), ("server", "send", 4), ("server", "recv")],
+    "connection_refused": [C, ("sleep", 0.05)],
+    "shutdown_rd": [L, C, *EXCHANGE, ("sleep", 0.1), ("server", "shutdown", "SHUT_RD"),
+                    ("sleep", 0.05), ("server", "recv"), ("client", "send", 5), ("sleep", 0.05),
+                    ("server", "recv"), ("server", "recv")],
+}
+
+SETTLE = 0.005   # seconds after every step, in both runs
