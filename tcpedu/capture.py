@@ -23,7 +23,7 @@ _TCP_FLAGS = (("FIN", 0x01), ("SYN", 0x02), ("RST", 0x04), ("PSH", 0x08), ("ACK"
 
 def _packets(path: str):
     """(timestamp, ip packet) for every IPv4/IPv6 packet in the file."""
-    import dpkt   # imported here: `import tcpedu` stays light
+    import dpkt  # imported here: `import tcpedu` stays light
 
     try:
         f = open(path, "rb")

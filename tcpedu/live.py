@@ -154,7 +154,7 @@ def _try_accept(listener: socket.socket, socks: dict) -> None:
     try:
         conn, _ = listener.accept()
         socks["server"] = conn
-    except (BlockingIOError, socket.timeout):
+    except (TimeoutError, BlockingIOError):
         pass
 
 

@@ -85,13 +85,13 @@ SOURCES: dict[str, tuple[str, str]] = {
     "rto_max": ("RFC 6298 §2.5: a maximum of at least 60 s", "TCP_RTO_MAX (120 s)"),
     "syn_linear_retries": ("RFC 6298 §5.5: double on every timeout",
                            "net.ipv4.tcp_syn_linear_timeouts = 4 (kernels >= 6.5)"),
-    "syn_retries": ("RFC 9293 §3.8.3: R2 for a SYN >= 3 min (SYNs at 0, 1, 3, 7 ... 127 s, "
-                    "given up at 255 s)",
+    "syn_retries": ("RFC 9293 §3.8.3: R2 for a SYN >= 3 min (SYNs at 0, 1, 3, 7, 15, 31, 63, "
+                    "123 s; given up at 183 s)",
                     "net.ipv4.tcp_syn_retries = 6; tcp_write_timeout() adds the 4 linear ones: "
                     "SYNs at 0,1,2,3,4,5,7,11,19,35,67 s, ETIMEDOUT at 131 s (measured)"),
     "synack_retries": ("as for SYN", "net.ipv4.tcp_synack_retries = 5"),
-    "data_retries": ("RFC 9293 §3.8.3: R2 >= 100 s (1+2+4+8+16+32 s = 63 s of "
-                     "retransmission, given up at 127 s)", "net.ipv4.tcp_retries2 = 15"),
+    "data_retries": ("RFC 9293 §3.8.3: R2 >= 100 s (from RTO 1 s: retransmissions at 1, 3, 7, "
+                     "15, 31, 63 s; given up at 123 s)", "net.ipv4.tcp_retries2 = 15"),
     "delayed_ack": ("RFC 9293 §3.8.6.3 allows delay; the textbook acknowledges at once",
                     "TCP_DELACK_MIN = TCP_ATO_MIN (HZ/25 = 40 ms)"),
     "quickacks": ("not applicable", "TCP_MAX_QUICKACKS = 16, tcp_incr_quickack()"),

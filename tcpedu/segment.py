@@ -88,14 +88,15 @@ class Flags(enum.Flag):
         return result
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Segment:
     """One TCP segment.
 
     The engine fills in the header fields (``flags``, ``seq``, ``ack``,
-    ``payload``, ``window``); a trace adds who sent it, when, and both
-    endpoints' states just after it was sent.  ``ack`` is meaningful only
-    when ``Flags.ACK`` is set (it is 0 otherwise, as on the wire).
+    ``payload``, ``window``); the simulator that carries it adds who sent it,
+    when, and both endpoints' states (the sender's after sending, the
+    receiver's after receiving).  ``ack`` is meaningful only when
+    ``Flags.ACK`` is set (it is 0 otherwise, as on the wire).
     """
 
     flags: Flags

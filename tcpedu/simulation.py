@@ -37,6 +37,10 @@ def _check_time(value, what: str) -> float:
     return float(value)
 
 
+def _add_note(seg: Segment, note: str) -> None:
+    seg.note = f"{seg.note}; {note}" if seg.note else note
+
+
 class Socket:
     """One application socket on a simulated host (a connection or a listener).
 
@@ -546,8 +550,8 @@ class Simulation:
         if sock.remote is None:
             return
         for seg in out.segments:
-            self._send(host.name, sock.remote[0], seg.replace(sport=sock.local_port,
-                                                               dport=sock.remote[1]))
+            seg.sport, seg.dport = sock.local_port, sock.remote[1]
+            self._send(host.name, sock.remote[0], seg)
 
     def _states(self, sender: str, receiver: str, seg: Segment) -> tuple[State, State]:
         """(client-side, server-side) states of the connection ``seg`` belongs to."""
@@ -573,9 +577,8 @@ class Simulation:
         held = self._take_rule(self._delays, sender, seg)
         if held is not None:
             delay += held
-        cs, ss = self._states(sender, receiver, seg)
-        seg = seg.replace(sender=sender, receiver=receiver, time=self.now, lost=lost,
-                          client_state=cs, server_state=ss)
+        seg.client_state, seg.server_state = self._states(sender, receiver, seg)
+        seg.sender, seg.receiver, seg.time, seg.lost = sender, receiver, self.now, lost
         self.trace.segments.append(seg)
         if not lost:
             self._push(self.now + delay, "deliver", len(self.trace.segments) - 1, seg)
@@ -592,23 +595,19 @@ class Simulation:
     def _deliver(self, index: int, seg: Segment) -> None:
         host = self.hosts[seg.receiver]
         if host.down:
-            self.trace.segments[index] = seg.replace(note=(seg.note + "; " if seg.note else "")
-                                                     + f"{host.name} is down")
+            _add_note(seg, f"{host.name} is down")
             return
         sock, out = host._arrive(seg)
         if out is None and sock is not None:
-            self.trace.segments[index] = seg.replace(
-                note=(seg.note + "; " if seg.note else "") + "accept queue full: dropped")
+            _add_note(seg, "accept queue full: dropped")
         elif out is None and sock is None and Flags.SYN in seg.flags and host.listener is not None:
-            self.trace.segments[index] = seg.replace(
-                note=(seg.note + "; " if seg.note else "") + "accept queue full: SYN dropped")
+            _add_note(seg, "accept queue full: SYN dropped")
         # the receiver's state after processing, as the RFC figures print it
         cs, ss = self._states(seg.sender, seg.receiver, seg)
-        recorded = self.trace.segments[index]
         if seg.sender == "server":
-            self.trace.segments[index] = recorded.replace(client_state=cs)
+            seg.client_state = cs
         else:
-            self.trace.segments[index] = recorded.replace(server_state=ss)
+            seg.server_state = ss
         if out is None:
             return
         if sock is None or sock.remote is None:
@@ -616,7 +615,8 @@ class Simulation:
             if sock is not None:
                 self._apply(sock, out)
             for reply in out.segments:
-                self._send(host.name, seg.sender, reply.replace(sport=seg.dport, dport=seg.sport))
+                reply.sport, reply.dport = seg.dport, seg.sport
+                self._send(host.name, seg.sender, reply)
             return
         self._apply(sock, out)
         if sock.state is State.LISTEN and sock is not host.listener:

@@ -1,0 +1,61 @@
+"""The project's shape: layering, light import, Binder deps matching pyproject."""
+
+import ast
+import pathlib
+import subprocess
+import sys
+import tomllib
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+LAYERS = {   # module -> layer; an import may only point to a lower or equal layer
+    "segment": 0, "machine": 0, "profiles": 0, "endpoint": 0,
+    "trace": 1, "simulation": 1, "scenarios": 1, "script": 1,
+    "capture": 2, "live": 2, "cli": 3, "__init__": 3, "__main__": 3,
+}
+ENGINE = {"segment", "machine", "profiles", "endpoint"}
+
+
+def imports(path):
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                yield "tcpedu." + (node.module or "")
+            else:
+                yield node.module
+        elif isinstance(node, ast.Import):
+            yield from (a.name for a in node.names)
+
+
+def test_every_module_has_a_layer_and_imports_point_down():
+    for path in (ROOT / "tcpedu").glob("*.py"):
+        mod = path.stem
+        assert mod in LAYERS, f"{mod}.py has no layer in this test"
+        for name in imports(path):
+            if name.startswith("tcpedu.") and name != "tcpedu.":
+                target = name.split(".")[1]
+                assert LAYERS[target] <= LAYERS[mod], f"{mod} imports higher layer {target}"
+            if mod in ENGINE:
+                assert name.split(".")[0] not in {"socket", "time", "matplotlib", "networkx",
+                                                  "ipywidgets", "threading", "random"}, (mod, name)
+
+
+def test_import_tcpedu_loads_nothing_heavy():
+    code = ("import sys, tcpedu; heavy = {'matplotlib', 'networkx', 'ipywidgets', 'dpkt', "
+            "'numpy', 'IPython'} & set(sys.modules); print(sorted(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def _name(req):
+    return req.split(">")[0].split("<")[0].split("=")[0].strip().lower()
+
+
+def test_binder_environment_lists_the_runtime_dependencies():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    env = (ROOT / "environment.yml").read_text().splitlines()
+    listed = {_name(line.strip()[2:]) for line in env if line.strip().startswith("- ")}
+    assert "python=3.11" in {line.strip()[2:] for line in env if line.strip().startswith("- ")}
+    assert {_name(d) for d in project["dependencies"]} <= listed
+    post = (ROOT / "postBuild").read_text()
+    assert "set -e" in post and "python -m pip install --no-deps -e ." in post
