@@ -25,7 +25,7 @@ test: setup
 	$(BIN)/python -m pytest -n 2 --dist loadfile -p no:cacheprovider tests
 	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
 	  $(BIN)/python -m pytest -n 2 --dist loadfile -p no:cacheprovider --nbval \
-	    --sanitize-with notebooks/sanitize.cfg notebooks; fi
+	    --nbval-sanitize-with notebooks/sanitize.cfg notebooks; fi
 
 bench: setup
 	$(BIN)/python benchmarks/bench_engine.py
