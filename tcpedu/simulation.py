@@ -17,6 +17,7 @@ import heapq
 import math
 import random
 import socket
+import struct
 from collections.abc import Iterable
 
 from .endpoint import SHUT_RD, SHUT_RDWR, SHUT_WR, Endpoint, Output, no_connection
@@ -56,6 +57,7 @@ class Socket:
         self.remote = remote          # (host name, port) or None for a listener
         self.closed = False           # the application closed its file descriptor
         self.accepted = False
+        self._linger_zero = False     # SO_LINGER {1, 0}: close() is an ABORT
 
     def __repr__(self) -> str:
         peer = f" <-> {self.remote[0]}:{self.remote[1]}" if self.remote else ""
@@ -132,8 +134,6 @@ class Socket:
         self.closed = True
         self.host._forget_listener(self)
 
-    _linger_zero = False
-
     def setsockopt(self, level: int, option: int, value) -> None:
         """SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT and SO_LINGER, as in ``socket``."""
         self._check_open("setsockopt")
@@ -148,7 +148,6 @@ class Socket:
         elif level == socket.IPPROTO_TCP and option == getattr(socket, "TCP_KEEPCNT", 6):
             out = ep.set_keepalive(ep.keepalive, now, probes=value)
         elif level == socket.SOL_SOCKET and option == socket.SO_LINGER:
-            import struct
             onoff, linger = struct.unpack("ii", value) if isinstance(value, bytes) else value
             self._linger_zero = bool(onoff) and linger == 0
             return
@@ -553,20 +552,20 @@ class Simulation:
             seg.sport, seg.dport = sock.local_port, sock.remote[1]
             self._send(host.name, sock.remote[0], seg)
 
+    def _state_of(self, host: str, lport: int, peer: str, pport: int) -> State:
+        h = self.hosts[host]
+        sock = h._conns.get((lport, peer, pport))
+        if sock is not None:
+            return sock.endpoint.state
+        if h.listener is not None and h.listener.local_port == lport:
+            return h.listener.endpoint.state
+        return State.CLOSED
+
     def _states(self, sender: str, receiver: str, seg: Segment) -> tuple[State, State]:
         """(client-side, server-side) states of the connection ``seg`` belongs to."""
-        def state_of(host: str, lport: int, peer: str, pport: int) -> State:
-            h = self.hosts[host]
-            sock = h._conns.get((lport, peer, pport))
-            if sock is not None:
-                return sock.state
-            if h.listener is not None and h.listener.local_port == lport:
-                return h.listener.state
-            return State.CLOSED
-        s = state_of(sender, seg.sport, receiver, seg.dport)
-        r = state_of(receiver, seg.dport, sender, seg.sport)
-        client_side = sender if sender != "server" else receiver
-        return (s, r) if sender == client_side else (r, s)
+        s = self._state_of(sender, seg.sport, receiver, seg.dport)
+        r = self._state_of(receiver, seg.dport, sender, seg.sport)
+        return (r, s) if sender == "server" else (s, r)
 
     def _send(self, sender: str, receiver: str, seg: Segment, extra_delay: float | None = None
               ) -> None:

@@ -4,7 +4,10 @@ import ast
 import pathlib
 import subprocess
 import sys
-import tomllib
+
+import pytest
+
+tomllib = pytest.importorskip("tomllib")   # Python >= 3.11
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 LAYERS = {   # module -> layer; an import may only point to a lower or equal layer
