@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from .segment import Flags, Segment
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TraceEvent:
     """Something that happened at one host: ``kind`` is "call", "state", "timer" or "error".
 

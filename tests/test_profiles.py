@@ -36,7 +36,7 @@ def test_same_calls_close_in_four_segments_rfc_and_three_linux():
     assert flags(linux, 3) == ["F.", "F.", "."]
 
 
-@pytest.mark.parametrize("exchange, delay", [(True, 0.040), (False, 0.001)])
+@pytest.mark.parametrize("exchange, delay", [(True, 0.040), (False, 0.002)])
 def test_linux_delays_the_ack_of_a_fin(exchange, delay):
     sim, start = connected("linux", exchange)
     sim.client.close()
@@ -126,6 +126,14 @@ def test_retransmitted_syn_in_syn_received(profile, answer):
     sim.wait(1.05)
     answers = [s for s in sim.trace if s.sender == "server" and s.time == pytest.approx(1.01)]
     assert answer in [s.flags.tcpdump() for s in answers]
+
+
+@pytest.mark.parametrize("profile, segments", [("rfc", ["S", "S", "S.", "S."]),
+                                               ("linux", ["S", "S", "S.", "S.", ".", "."])])
+def test_simultaneous_open_acks_the_duplicate_syn_on_linux(profile, segments):
+    sim = tcpedu.scenarios.simultaneous_open(profile=profile)
+    assert flags(sim.trace) == segments
+    assert sim.client.state is State.ESTABLISHED and sim.server.state is State.ESTABLISHED
 
 
 @pytest.mark.parametrize("profile", ["rfc", "linux"])
