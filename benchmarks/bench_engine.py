@@ -36,20 +36,12 @@ def bench_connections(profile: str, n: int = 10_000) -> tuple[float, int]:
     return time.perf_counter() - start, segments
 
 
-def bench_import(runs: int = 7) -> float:
+def best_wall_time(code: str, runs: int = 7) -> float:
+    """Best of ``runs`` wall times of ``python -c code`` in a fresh interpreter."""
     best = float("inf")
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "import tcpedu"], check=True)
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-def bench_python_startup(runs: int = 7) -> float:
-    best = float("inf")
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        subprocess.run([sys.executable, "-c", code], check=True)
         best = min(best, time.perf_counter() - start)
     return best
 
@@ -59,7 +51,7 @@ def main() -> None:
         seconds, segments = bench_connections(profile)
         print(f"10,000 connections ({profile}): {seconds:.2f} s, {segments} segments, "
               f"{seconds / 10_000 * 1e6:.0f} us per connection (target <= 1 s)")
-    imp, bare = bench_import(), bench_python_startup()
+    imp, bare = best_wall_time("import tcpedu"), best_wall_time("pass")
     print(f"python -c 'import tcpedu': {imp:.3f} s (python alone {bare:.3f} s; "
           f"tcpedu adds {imp - bare:.3f} s; target <= 0.15 s)")
 

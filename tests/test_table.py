@@ -114,6 +114,15 @@ def _rst_to(sim, host, seq=None, delay=None):
     sim.wait(0.05)
 
 
+def _to_closing(sim, lost_acks):
+    """Both sides close at once and lose their ACKs: both stay in CLOSING."""
+    sim.client.shutdown(socket.SHUT_WR)
+    sim.server.shutdown(socket.SHUT_WR)
+    sim.drop_next("client", Flags.ACK, count=lost_acks)
+    sim.drop_next("server", Flags.ACK, count=lost_acks)
+    sim.wait(0.05)
+
+
 def _scripts(profile):
     """Yield simulations that between them fire every row this profile can fire."""
     for name in tcpedu.scenarios.names():
@@ -182,11 +191,7 @@ def _scripts(profile):
                 sim.server.shutdown(socket.SHUT_WR)
                 sim.wait(0.05)
             elif stop == "closing":
-                sim.client.shutdown(socket.SHUT_WR)
-                sim.server.shutdown(socket.SHUT_WR)
-                sim.drop_next("client", Flags.ACK)
-                sim.drop_next("server", Flags.ACK)
-                sim.wait(0.05)
+                _to_closing(sim, lost_acks=1)
             elif stop == "last-ack":
                 sim.server.shutdown(socket.SHUT_WR)
                 sim.wait(0.05)
@@ -233,11 +238,7 @@ def _scripts(profile):
             sim.server.shutdown(socket.SHUT_WR)
             sim.wait(0.05)
         if stop == "closing":
-            sim.client.shutdown(socket.SHUT_WR)
-            sim.server.shutdown(socket.SHUT_WR)
-            sim.drop_next("client", Flags.ACK, count=100)
-            sim.drop_next("server", Flags.ACK, count=100)
-            sim.wait(0.05)
+            _to_closing(sim, lost_acks=100)
             sim.server.crash()
         elif stop == "last-ack":
             sim.server.shutdown(socket.SHUT_WR)
