@@ -305,8 +305,12 @@ class Endpoint:
             if before < self.mss <= self._window() and self.state.synchronized:
                 self._send_ack_now()         # window update after a (nearly) closed window
             return self._end()
+        if self.peer_fin:
+            # the peer's FIN was read: EOF, even if a RST came after it (Linux
+            # tcp_recvmsg_locked() tests SOCK_DONE before sk_err); send() reports the error
+            return self._end()
         self._raise_pending_error()
-        if self.rd_shut or self.peer_fin or self.state is State.CLOSED:
+        if self.rd_shut or self.state is State.CLOSED:
             return self._end()
         if self.state in (State.LISTEN, State.SYN_SENT) and not self.irs:
             raise OSError(errno.ENOTCONN, f"Transport endpoint is not connected (state {self.state})")
@@ -320,6 +324,11 @@ class Endpoint:
             raise ValueError(f"shutdown how must be SHUT_RD (0), SHUT_WR (1) or SHUT_RDWR (2), got {how!r}")
         if self.state is State.CLOSED and not self.error:
             raise OSError(errno.ENOTCONN, "Transport endpoint is not connected (state CLOSED)")
+        if self.state is State.LISTEN:
+            # Linux inet_shutdown(): a listener stops listening on SHUT_RD; SHUT_WR does nothing
+            if how in (SHUT_RD, SHUT_RDWR):
+                self._fire(Event.CLOSE)
+            return self._end()
         if how in (SHUT_RD, SHUT_RDWR):
             self.rd_shut = True
         if how in (SHUT_WR, SHUT_RDWR) and self.state is not State.CLOSED:

@@ -277,6 +277,10 @@ class Host:
             local_port = self._next_port
             self._next_port += 1
         lport = local_port
+        held = self._conns.get((lport, to, port))
+        if held is not None and held.state is not State.CLOSED:
+            raise OSError(errno.EADDRNOTAVAIL, f"Cannot assign requested address: {self.name}:"
+                          f"{lport} <-> {to}:{port} is in use by a connection in {held.state}")
         ep = self._new_endpoint()
         sock = Socket(self, ep, lport, (to, port))
         sock.accepted = True
@@ -355,7 +359,7 @@ class Host:
             sock = None
         if sock is None:
             lst = self.listener
-            if lst is None or lst.local_port != seg.dport:
+            if lst is None or lst.local_port != seg.dport or lst.state is not State.LISTEN:
                 return None, self._closed_port(seg)
             if Flags.SYN not in seg.flags or seg.flags & (Flags.ACK | Flags.RST):
                 return lst, lst.endpoint.segment_arrives(seg, self.sim.now)   # LISTEN rows
