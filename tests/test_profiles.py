@@ -184,3 +184,24 @@ def test_every_profile_value_has_its_source():
 def test_readme_shows_the_current_profile_table():
     with open("README.md", encoding="utf-8") as f:
         assert profile_table_markdown() in f.read()
+
+
+def test_linux_syn_ack_retransmission_schedule_and_silent_expiry():
+    """Measured on Linux 6.18: SYN,ACKs at +1, 3, 7, 15, 31 s (doubling, no linear phase);
+    the half-open connection then disappears without a RST, and the client's data meets a
+    bare RST."""
+    sim = tcpedu.Simulation(profile="linux", latency=0.001)
+    sim.server.listen()
+    sim.drop_next("client", Flags.ACK, count=6)       # the ACK and the 5 re-ACKs are lost
+    sim.client.connect()
+    sim.wait(70)
+    synacks = [s.time for s in sim.trace if s.sender == "server" and s.flags.tcpdump() == "S."]
+    assert [round(t - synacks[0], 3) for t in synacks] == [0, 1, 3, 7, 15, 31]
+    assert not any(Flags.RST in s.flags for s in sim.trace if s.sender == "server")
+    assert sim.server.state in (State.CLOSED, State.LISTEN)
+    sim.client.send(b"late")
+    sim.wait(0.01)
+    rst = sim.trace[-1]
+    assert rst.sender == "server" and rst.flags == Flags.RST
+    with pytest.raises(ConnectionResetError):
+        sim.client.recv()
