@@ -138,6 +138,19 @@ class Endpoint:
         self._out = Output()
         self._now = 0.0
 
+    @classmethod
+    def resume(cls, profile: Profile, snd_nxt: int, rcv_nxt: int, *, mss: int | None = None,
+               window: int | None = None) -> Endpoint:
+        """An endpoint already ESTABLISHED with these numbers (for a capture that began
+        after the handshake): as if its SYN was SND.NXT-1 and the peer's RCV.NXT-1."""
+        ep = cls(profile, seq_add(check_seq(snd_nxt, "SND.NXT"), -1), mss=mss, window=window)
+        ep.state = State.ESTABLISHED
+        ep.irs = seq_add(check_seq(rcv_nxt, "RCV.NXT"), -1)
+        ep.snd_una = ep.snd_nxt = ep._sndq_seq = snd_nxt
+        ep.rcv_nxt = ep._rcv_wup = rcv_nxt
+        ep.snd_wnd = ep.rcv_wnd
+        return ep
+
     # ------------------------------------------------------------------ bookkeeping
     def __repr__(self) -> str:
         return (f"<Endpoint {self.state} ISS={self.iss} IRS={self.irs} SND.UNA={self.snd_una} "

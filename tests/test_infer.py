@@ -1,0 +1,66 @@
+"""State inference for captures: the engine replays what the kernel put on the wire."""
+
+import os
+
+import pytest
+
+from tcpedu import Flags, State
+from tcpedu.capture import read_pcap
+from tcpedu.infer import infer_states
+from tcpedu.script import run_simulated
+from tcpedu.trace import Trace
+
+from .conformance.scripts import SCRIPTS, SETTLE
+
+DATA = os.path.join(os.path.dirname(__file__), "data")
+
+
+def states(trace):
+    return [(str(s.client_state), str(s.server_state)) for s in trace]
+
+
+@pytest.mark.parametrize("name", sorted(SCRIPTS))
+def test_inferred_states_of_a_kernel_capture_equal_the_simulated_ones(name):
+    captured = infer_states(read_pcap(os.path.join(DATA, f"{name}.pcap")), "linux")
+    sim, _ = run_simulated(SCRIPTS[name], settle=SETTLE)
+    assert states(captured) == states(sim.trace)
+    assert not any(s.note for s in captured if "RST instead of FIN" not in s.note)
+    # the ladder's state events: each side's path through the states, from the table's rows
+    for host in ("client", "server"):
+        assert [st for _, st in captured.states(host)] == [st for _, st in sim.trace.states(host)]
+
+
+def test_a_three_way_close_is_marked_under_the_rfc_profile_only():
+    capture = read_pcap(os.path.join(DATA, "three_way_close.pcap"))
+    rfc, linux = infer_states(capture, "rfc"), infer_states(capture, "linux")
+    merged = [s for s in rfc if "delayed ACK merged" in s.note]
+    assert len(merged) == 1 and merged[0].sender == "server" and merged[0].flags.tcpdump() == "F."
+    assert not any(s.note for s in linux)
+    assert (rfc[-1].client_state, rfc[-1].server_state) == (State.TIME_WAIT, State.CLOSED)
+
+
+def test_an_rst_where_a_fin_was_expected_says_why():
+    for name in ("rst_unread_data", "abortive_close"):
+        inferred = infer_states(read_pcap(os.path.join(DATA, f"{name}.pcap")), "linux")
+        rst = inferred[-1] if Flags.RST in inferred[-1].flags else \
+            next(s for s in inferred if Flags.RST in s.flags)
+        assert "close" in rst.note and "unread" in rst.note and "SO_LINGER" in rst.note
+    refused = infer_states(read_pcap(os.path.join(DATA, "connection_refused.pcap")), "linux")
+    assert refused[1].note == "" and refused[1].client_state is State.CLOSED
+
+
+def test_a_capture_that_starts_after_the_handshake_resumes_in_established():
+    full = read_pcap(os.path.join(DATA, "four_way_close.pcap"))
+    tail = Trace(full.segments[3:], [], "", {}, "tail")
+    inferred = infer_states(tail, "linux")
+    assert "no SYN captured" in inferred[0].note
+    assert [str(s.client_state) for s in inferred][-4:] == ["FIN-WAIT-1", "FIN-WAIT-2",
+                                                            "TIME-WAIT", "TIME-WAIT"]
+    assert inferred[-1].server_state is State.CLOSED
+
+
+def test_inference_leaves_the_input_alone():
+    capture = read_pcap(os.path.join(DATA, "abortive_close.pcap"))
+    before = [(s.note, s.client_state) for s in capture]
+    infer_states(capture, "rfc")
+    assert [(s.note, s.client_state) for s in capture] == before
