@@ -127,6 +127,8 @@ class Endpoint:
         self._lrcvtime: float | None = None
         self._lsndtime: float | None = None
         self._rcv_wup = 0              # RCV.NXT when we last sent an ACK
+        self._adv_right = 0            # right edge of the window we last advertised
+        self._rcv_mss = min(self.mss, 536)   # Linux icsk_ack.rcv_mss: the peer's MSS, estimated
         self._data_unacked = False     # received data not yet acknowledged
         # keepalive (RFC 9293 §3.8.4)
         self.keepalive = False
@@ -189,8 +191,10 @@ class Endpoint:
 
     def _seg(self, flags: Flags, seq: int | None = None, payload: bytes = b"") -> Segment:
         if Flags.ACK in flags:
+            window = self._window()
+            self._adv_right = seq_add(self.rcv_nxt, window)
             return Segment(flags, self.snd_nxt if seq is None else seq, self.rcv_nxt,
-                           bytes(payload), self._window())
+                           bytes(payload), window)
         return Segment(flags, self.snd_nxt if seq is None else seq, 0, bytes(payload),
                        self._window())
 
@@ -315,8 +319,8 @@ class Endpoint:
             before = self._window()
             self._out.data = bytes(self._rcvq[:n])
             del self._rcvq[:n]
-            if before < self.mss <= self._window() and self.state.synchronized:
-                self._send_ack_now()         # window update after a (nearly) closed window
+            if self.state.synchronized and self._window_update_due(before):
+                self._send_ack_now()
             return self._end()
         if self.peer_fin:
             # the peer's FIN was read: EOF, even if a RST came after it (Linux
@@ -328,6 +332,19 @@ class Endpoint:
         if self.state in (State.LISTEN, State.SYN_SENT) and not self.irs:
             raise OSError(errno.ENOTCONN, f"Transport endpoint is not connected (state {self.state})")
         raise BlockingIOError(errno.EAGAIN, f"no data to read yet (state {self.state})")
+
+    def _window_update_due(self, before: int) -> bool:
+        """Whether a read opened the window enough to say so at once.
+
+        linux (tcp_cleanup_rbuf()): the window on offer is at most half the maximum
+        and the read at least doubles it, and the peer has not sent FIN.  rfc
+        (§3.8.6.2.2, receiver SWS avoidance): the window grows past one MSS.
+        """
+        if self.profile.delayed_ack is None:
+            return before < self.mss <= self._window()
+        on_offer = max(seq_diff(self._adv_right, self.rcv_nxt), 0)
+        return not self.peer_fin and 2 * on_offer <= self.rcv_wnd \
+            and self._window() >= 2 * on_offer
 
     def shutdown(self, how: int, now: float) -> Output:
         """shutdown(SHUT_RD | SHUT_WR | SHUT_RDWR).  SHUT_WR is the RFC's CLOSE: a FIN
@@ -569,7 +586,8 @@ class Endpoint:
         if fin:
             self._pingpong = True            # Linux tcp_fin(): inet_csk_enter_pingpong_mode()
         quick = self._quick > 0 and not self._pingpong
-        if quick or seq_diff(self.rcv_nxt, self._rcv_wup) > self.mss:
+        # Linux __tcp_ack_snd_check(): "more than one full frame received" acks at once
+        if quick or seq_diff(self.rcv_nxt, self._rcv_wup) > self._rcv_mss:
             self._send_ack_now()
             return
         self._ack_pending = True
@@ -759,6 +777,8 @@ class Endpoint:
             return False
         data = seg.payload[-ahead:] if ahead < 0 else seg.payload
         data = data[:self._window()]
+        if len(seg.payload) >= self._rcv_mss:     # Linux tcp_measure_rcv_mss()
+            self._rcv_mss = min(len(seg.payload), self.mss)
         if data:
             self._data_received()
             self._rcvq += data

@@ -3,6 +3,8 @@
 A script is a list of steps, each a tuple::
 
     ("server", "listen")            ("client", "connect")
+    ("server", "listen", 1)         ("client2", "connect")   # backlog 1; more clients
+    ("client", "connect", "self")   # connect to its own port: a real simultaneous open
     ("client", "send", 5)           ("server", "recv")
     ("client", "shutdown", "SHUT_WR")
     ("server", "close")             ("client", "abort")      # SO_LINGER {1, 0}
@@ -19,9 +21,8 @@ from dataclasses import dataclass, field
 
 from .simulation import Simulation
 
-SIDES = ("client", "server")
-_ACTIONS = {"listen": 0, "connect": 0, "send": 1, "recv": 0, "shutdown": 1, "close": 0,
-            "abort": 0}
+_ACTIONS = {"listen": (0, 1), "connect": (0, 1), "send": (1,), "recv": (0,), "shutdown": (1,),
+            "close": (0,), "abort": (0,)}   # action -> allowed argument counts
 _HOW = {"SHUT_RD": 0, "SHUT_WR": 1, "SHUT_RDWR": 2}
 
 
@@ -37,11 +38,21 @@ def check_script(steps) -> list[tuple]:
                     or step[1] < 0:
                 raise ValueError(f"step {i}: {step!r}: sleep takes one number of seconds >= 0")
         else:
-            if step[0] not in SIDES or len(step) < 2 or step[1] not in _ACTIONS:
-                raise ValueError(f"step {i}: {step!r}: use (side, action[, arg]) with side in "
-                                 f"{SIDES} and action in {sorted(_ACTIONS)}, or ('sleep', s)")
-            if len(step) != 2 + _ACTIONS[step[1]]:
-                raise ValueError(f"step {i}: {step!r}: {step[1]} takes {_ACTIONS[step[1]]} argument(s)")
+            if not _is_side(step[0]) or len(step) < 2 or step[1] not in _ACTIONS:
+                raise ValueError(f"step {i}: {step!r}: use (side, action[, arg]) with side 'server', "
+                                 f"'client', 'client2', ... and action in {sorted(_ACTIONS)}, "
+                                 "or ('sleep', s)")
+            if len(step) - 2 not in _ACTIONS[step[1]]:
+                raise ValueError(f"step {i}: {step!r}: {step[1]} takes "
+                                 f"{' or '.join(map(str, _ACTIONS[step[1]]))} argument(s)")
+            if (step[1], step[0] == "server") in (("listen", False), ("connect", True)):
+                raise ValueError(f"step {i}: {step!r}: only the server listens, and it does not "
+                                 "connect")
+            if step[1] == "listen" and len(step) == 3 and (isinstance(step[2], bool) or not
+                                                           isinstance(step[2], int) or step[2] < 0):
+                raise ValueError(f"step {i}: {step!r}: listen takes a backlog >= 0")
+            if step[1] == "connect" and len(step) == 3 and step[2] != "self":
+                raise ValueError(f"step {i}: {step!r}: connect takes no argument, or 'self'")
             if step[1] == "send" and (isinstance(step[2], bool) or not isinstance(step[2], int)
                                       or step[2] < 1):
                 raise ValueError(f"step {i}: {step!r}: send takes a byte count >= 1")
@@ -49,6 +60,20 @@ def check_script(steps) -> list[tuple]:
                 raise ValueError(f"step {i}: {step!r}: shutdown takes one of {sorted(_HOW)}")
         checked.append(step)
     return checked
+
+
+def _is_side(name) -> bool:
+    return name == "server" or (isinstance(name, str) and name.startswith("client")
+                                and (name == "client" or name[6:].isdigit()))
+
+
+def sides(steps) -> list[str]:
+    """The hosts a script uses: its clients in order of first use, then "server"."""
+    found = ["client"]
+    for step in steps:
+        if step[0] not in found and step[0] not in ("server", "sleep"):
+            found.append(step[0])
+    return found + ["server"]
 
 
 def describe_step(step: tuple) -> str:
@@ -63,11 +88,11 @@ def describe_step(step: tuple) -> str:
 
 @dataclass
 class Outcome:
-    """What each step returned or raised, and both sides' states after it."""
+    """What each step returned or raised, and every side's state after it."""
 
     steps: list[tuple]
     results: list[str] = field(default_factory=list)
-    states: list[tuple[str, str]] = field(default_factory=list)   # (client, server) after each
+    states: list[dict[str, str]] = field(default_factory=list)   # side -> RFC state name
 
 
 def payload(n: int) -> bytes:
@@ -92,6 +117,10 @@ def run_simulated(steps, profile: str = "linux", latency: float = 0.0, seed: int
     """
     steps = check_script(steps)
     sim = Simulation(profile=profile, latency=latency, seed=seed, **sim_options)
+    names = sides(steps)
+    for name in names:
+        if name not in sim.hosts:
+            sim.add_host(name)
     outcome = Outcome(steps)
     for step in steps:
         try:
@@ -100,7 +129,7 @@ def run_simulated(steps, profile: str = "linux", latency: float = 0.0, seed: int
             value = exc
         outcome.results.append(result_text(value))
         sim.wait(settle)
-        outcome.states.append((str(sim.client.state), str(sim.server.state)))
+        outcome.states.append({name: str(sim.hosts[name].state) for name in names})
     return sim, outcome
 
 
@@ -119,4 +148,11 @@ def _simulate_step(sim: Simulation, step: tuple):
             return exc
     if action == "shutdown":
         return host.shutdown(_HOW[step[2]])
+    if action == "listen" and len(step) == 3:
+        return host.listen(backlog=step[2])
+    if action == "connect":
+        if len(step) == 3:                                   # "self": a self-connect
+            port = host._next_port
+            return host.connect(to=host.name, port=port, local_port=port)
+        return host.connect(to="server")
     return getattr(host, action)()

@@ -24,7 +24,7 @@ def record(name: str, directory: str = DATA) -> dict:
     pcap = os.path.join(directory, f"{name}.pcap")
     run = run_live(SCRIPTS[name], capture=pcap, settle=SETTLE)
     meta = {"script": name, "kernel": platform.release(), "results": run.outcome.results,
-            "states": [list(s) for s in run.outcome.states]}
+            "states": run.outcome.states}
     with open(os.path.join(directory, f"{name}.json"), "w") as f:
         json.dump(meta, f, indent=1)
         f.write("\n")

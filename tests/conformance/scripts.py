@@ -32,6 +32,34 @@ SCRIPTS = {
     "shutdown_rd": [L, C, *EXCHANGE, ("sleep", 0.1), ("server", "shutdown", "SHUT_RD"),
                     ("sleep", 0.05), ("server", "recv"), ("client", "send", 5), ("sleep", 0.05),
                     ("server", "recv"), ("server", "recv")],
+    # the other direction: the server half-closes first and the client still sends
+    "half_close_client_data": [L, C, *EXCHANGE, ("sleep", 0.1), ("server", "shutdown", "SHUT_WR"),
+                               ("sleep", 0.1), ("client", "recv"), ("client", "send", 100),
+                               ("sleep", 0.05), ("server", "recv"), ("client", "close"),
+                               ("sleep", 0.05), ("server", "recv"), ("server", "close"),
+                               ("sleep", 0.05)],
+    # the client closes with the server's data unread
+    "rst_unread_data_client": [L, C, ("server", "send", 10), ("sleep", 0.05), ("client", "close"),
+                               ("sleep", 0.05), ("server", "recv"), ("server", "recv")],
+    # three request/response rounds: quick ACKs first, then ACKs ride on the replies
+    "request_response": [L, C, *EXCHANGE, ("sleep", 0.01), *EXCHANGE, ("sleep", 0.01), *EXCHANGE,
+                         ("sleep", 0.1)],
+    # data then close() at once: the data segment and the FIN
+    "data_then_close": [L, C, *EXCHANGE, ("sleep", 0.1), ("client", "send", 2000),
+                        ("client", "close"), ("server", "recv"), ("server", "close"),
+                        ("sleep", 0.05)],
+    # the peer writes after our close(): our orphaned socket answers with RST, then EPIPE
+    "write_after_peer_close": [L, C, *EXCHANGE, ("sleep", 0.1), ("client", "close"),
+                               ("server", "recv"), ("sleep", 0.1), ("server", "send", 4),
+                               ("sleep", 0.05), ("server", "send", 4), ("server", "recv")],
+    # a socket that connects to its own port: a real simultaneous open
+    "self_connect": [("client", "connect", "self"), ("sleep", 0.05), ("client", "send", 3),
+                     ("client", "recv"), ("sleep", 0.05)],
+    # listen(1) and nobody accepts: backlog + 1 connections fit, the other SYNs are dropped
+    # and retransmitted after 1, 2 and 3 s
+    "backlog_overflow": [("server", "listen", 1), ("client", "connect"), ("sleep", 0.05),
+                         ("client2", "connect"), ("sleep", 0.05), ("client3", "connect"),
+                         ("sleep", 0.05), ("client4", "connect"), ("sleep", 3.5)],
 }
 
-SETTLE = 0.005   # seconds after every step, in both runs
+SETTLE = 0.01    # seconds from one step to the next, in both runs
