@@ -15,6 +15,7 @@ arrows it leaves out); ``PROFILES`` holds the textbook ("rfc") and Linux
 
 from . import scenarios
 from .endpoint import SHUT_RD, SHUT_RDWR, SHUT_WR, Endpoint, Output
+from .graph import draw_state_graph, save_state_graph, state_graph, to_dot
 from .machine import TRANSITIONS, Event, State, Transition, acceptable_ack, segment_acceptable
 from .profiles import PROFILES, Profile, get_profile, profile_table
 from .segment import SEQ_SPACE, Flags, Segment, seq_add, seq_diff, seq_le, seq_lt
@@ -24,6 +25,7 @@ from .trace import Trace, TraceEvent
 __version__ = "0.1.0"
 
 __all__ = [
+    "draw_state_graph", "save_state_graph", "state_graph", "to_dot",
     "Endpoint", "Event", "Flags", "Host", "Output", "PROFILES", "Profile", "SEQ_SPACE",
     "SHUT_RD", "SHUT_RDWR", "SHUT_WR", "Segment", "Simulation", "Socket", "State",
     "TRANSITIONS", "Trace", "TraceEvent", "Transition", "acceptable_ack", "get_profile",

@@ -58,6 +58,10 @@ def infer_states(trace: Trace, profile: str = "linux") -> Trace:
         if resumed and i == 0:
             notes.append(_WHY_NO_SYN)
         retransmission = _sender_acts(a, b, seg, t, prof.name, notes, events)
+        if seg.payload and b.ep.state in (State.FIN_WAIT_1, State.FIN_WAIT_2) \
+                and _answers_with_rst(segs, i, b.name):
+            # its FIN came from close(), not shutdown(): only now does the capture tell
+            b.ep.orphan = b.ep.rd_shut = True
         delivered = seg.replace(window=_WIDE)
         out = b.ep.segment_arrives(delivered, t)
         _record(b, out, t, events)
@@ -66,11 +70,20 @@ def infer_states(trace: Trace, profile: str = "linux") -> Trace:
         b.owes_ack = any(Flags.ACK in s.flags and not s.payload and Flags.RST not in s.flags
                          for s in out.segments) or "delayed-ack" in out.timers
         b.owes_rst = any(Flags.RST in s.flags for s in out.segments)
+        client_state, server_state = sides["client"].ep.state, sides["server"].ep.state
+        if a is b:                      # a self-connect: one endpoint, shown in both columns
+            client_state = server_state = a.ep.state
         out_segments.append(seg.replace(
-            client_state=sides["client"].ep.state, server_state=sides["server"].ep.state,
+            client_state=client_state, server_state=server_state,
             retransmission=seg.retransmission or retransmission, note="; ".join(notes)))
     events.sort(key=lambda e: e.time)
     return Trace(out_segments, events, prof.name, dict(trace.isn), trace.source)
+
+
+def _answers_with_rst(segs: list[Segment], i: int, host: str) -> bool:
+    """Whether ``host``'s next segment after the i-th is a reset."""
+    nxt = next((s for s in segs[i + 1:] if s.sender == host), None)
+    return nxt is not None and Flags.RST in nxt.flags
 
 
 def _start(segs: list[Segment], prof, events: list[TraceEvent]) -> tuple[dict[str, _Side], bool]:

@@ -7,10 +7,10 @@ import pytest
 from tcpedu import Flags, State
 from tcpedu.capture import read_pcap
 from tcpedu.infer import infer_states
-from tcpedu.script import run_simulated
 from tcpedu.trace import Trace
 
-from .conformance.scripts import SCRIPTS, SETTLE
+from .conformance.scripts import SCRIPTS
+from .conformance.test_kernel import engine
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
 
@@ -22,9 +22,13 @@ def states(trace):
 @pytest.mark.parametrize("name", sorted(SCRIPTS))
 def test_inferred_states_of_a_kernel_capture_equal_the_simulated_ones(name):
     captured = infer_states(read_pcap(os.path.join(DATA, f"{name}.pcap")), "linux")
-    sim, _ = run_simulated(SCRIPTS[name], settle=SETTLE)
+    sim, _ = engine(name)
+    if name == "backlog_overflow":                  # the first connection of several
+        sim.trace = sim.trace.between("client", "server")
     assert states(captured) == states(sim.trace)
     assert not any(s.note for s in captured if "RST instead of FIN" not in s.note)
+    if name in ("backlog_overflow", "self_connect"):
+        return                                      # several connections / one endpoint
     # the ladder's state events: each side's path through the states, from the table's rows
     for host in ("client", "server"):
         assert [st for _, st in captured.states(host)] == [st for _, st in sim.trace.states(host)]
