@@ -14,6 +14,7 @@ arrows it leaves out); ``PROFILES`` holds the textbook ("rfc") and Linux
 """
 
 from . import scenarios
+from .capture import CaptureError, list_connections, read_pcap
 from .endpoint import SHUT_RD, SHUT_RDWR, SHUT_WR, Endpoint, Output
 from .graph import draw_state_graph, save_state_graph, state_graph, to_dot
 from .machine import TRANSITIONS, Event, State, Transition, acceptable_ack, segment_acceptable
@@ -25,6 +26,7 @@ from .trace import Trace, TraceEvent
 __version__ = "0.1.0"
 
 __all__ = [
+    "CaptureError", "list_connections", "read_pcap",
     "draw_state_graph", "save_state_graph", "state_graph", "to_dot",
     "Endpoint", "Event", "Flags", "Host", "Output", "PROFILES", "Profile", "SEQ_SPACE",
     "SHUT_RD", "SHUT_RDWR", "SHUT_WR", "Segment", "Simulation", "Socket", "State",

@@ -62,6 +62,7 @@ def infer_states(trace: Trace, profile: str = "linux") -> Trace:
                 and _answers_with_rst(segs, i, b.name):
             # its FIN came from close(), not shutdown(): only now does the capture tell
             b.ep.orphan = b.ep.rd_shut = True
+        sent_state = a.ep.state             # the sender's state after sending
         delivered = seg.replace(window=_WIDE)
         out = b.ep.segment_arrives(delivered, t)
         _record(b, out, t, events)
@@ -70,9 +71,12 @@ def infer_states(trace: Trace, profile: str = "linux") -> Trace:
         b.owes_ack = any(Flags.ACK in s.flags and not s.payload and Flags.RST not in s.flags
                          for s in out.segments) or "delayed-ack" in out.timers
         b.owes_rst = any(Flags.RST in s.flags for s in out.segments)
-        client_state, server_state = sides["client"].ep.state, sides["server"].ep.state
-        if a is b:                      # a self-connect: one endpoint, shown in both columns
-            client_state = server_state = a.ep.state
+        # the RFC figures' columns: the sender after sending, the receiver after receiving
+        # (a self-connect's one socket appears in both, at those two moments)
+        if a.name == "server":
+            client_state, server_state = b.ep.state, sent_state
+        else:
+            client_state, server_state = sent_state, b.ep.state
         out_segments.append(seg.replace(
             client_state=client_state, server_state=server_state,
             retransmission=seg.retransmission or retransmission, note="; ".join(notes)))

@@ -141,6 +141,55 @@ class Trace:
                 diffs.append((i + 1, a, b))
         return Comparison(diffs, len(mine), len(theirs))
 
+    # -------------------------------------------------------------- files
+    def to_pcap(self, path):
+        """Write the segments to ``path`` as a pcap file that tcpdump and Wireshark open; returns ``path``.
+
+        Each segment becomes an Ethernet + IPv4 + TCP frame with correct
+        checksums, stamped ``segment.time`` (microseconds; simulated time starts
+        at 0, i.e. 1970-01-01).  Hosts get documentation addresses (RFC 5737):
+        "client" 192.0.2.1, "server" 192.0.2.2, other hosts 192.0.2.3, .4, ...
+        in order of first appearance in the trace (then 198.51.100.x and
+        203.0.113.x).  A port of 0 is written as 80 for "server", 49152 for
+        any other host.  Lost segments are left out: a capture would not have
+        seen them.  A window above 65535 is written as 65535.
+        """
+        import dpkt  # imported here: `import tcpedu` stays light
+
+        numbers = {"client": 1, "server": 2}
+        addresses: dict = {}
+
+        def address(host) -> bytes:
+            if host not in addresses:
+                n = numbers.setdefault(host, max(numbers.values()) + 1) - 1
+                if n >= 3 * 254:
+                    raise ValueError(f"to_pcap: more than {3 * 254} hosts; the RFC 5737 "
+                                     "documentation ranges hold no more")
+                prefix = ((192, 0, 2), (198, 51, 100), (203, 0, 113))[n // 254]
+                addresses[host] = bytes((*prefix, n % 254 + 1))
+            return addresses[host]
+
+        for s in self.segments:             # number hosts in order of appearance, lost or not
+            address(s.sender)
+            address(s.receiver)
+        with open(path, "wb") as f:
+            writer = dpkt.pcap.Writer(f, snaplen=262144, linktype=dpkt.pcap.DLT_EN10MB)
+            for s in self.segments:
+                if s.lost:
+                    continue
+                src, dst = address(s.sender), address(s.receiver)
+                tcp = dpkt.tcp.TCP(
+                    sport=s.sport or (80 if s.sender == "server" else 49152),
+                    dport=s.dport or (80 if s.receiver == "server" else 49152),
+                    seq=s.seq & 0xFFFFFFFF, ack=s.ack & 0xFFFFFFFF if Flags.ACK in s.flags else 0,
+                    flags=s.flags.value, win=max(0, min(int(s.window), 65535)), data=bytes(s.payload))
+                ip = dpkt.ip.IP(src=src, dst=dst, p=dpkt.ip.IP_PROTO_TCP, ttl=64, data=tcp)
+                frame = dpkt.ethernet.Ethernet(src=b"\x02\x00" + src, dst=b"\x02\x00" + dst,
+                                               type=dpkt.ethernet.ETH_TYPE_IP, data=ip)
+                micros = round(max(s.time or 0.0, 0.0) * 1e6)
+                writer.writepkt_time(bytes(frame), micros / 1e6)   # checksums computed here
+        return path
+
     # -------------------------------------------------------------- printing
     def lines(self, states: bool = True) -> list[str]:
         """tcpdump-like lines: ``0.000000 client > server: Flags [S], seq 100, ...``."""
@@ -191,3 +240,28 @@ class Trace:
                 f"<td>{s.server_state}</td><td>{html.escape(note)}</td></tr>")
         return (f"<table class='tcpedu-trace'><caption>{html.escape(repr(self))}</caption>"
                 f"{head}{''.join(rows)}</table>")
+
+    # -------------------------------------------------------------- pictures (matplotlib on first use)
+    def ladder(self, **options):
+        """The sequence ladder (时序图) as a matplotlib Figure; options: tcpedu.ladder.draw_ladder."""
+        from .ladder import draw_ladder
+
+        return draw_ladder(self, **options)
+
+    def ladder_text(self, **options) -> str:
+        """The ladder as plain text (terminals, screen readers); see tcpedu.ladder.ladder_text."""
+        from .ladder import ladder_text
+
+        return ladder_text(self, **options)
+
+    def stepper(self, **options):
+        """A widget revealing the ladder one segment at a time; see tcpedu.stepper.Stepper."""
+        from .stepper import Stepper
+
+        return Stepper(self, **options)
+
+    def save(self, path, **options):
+        """Save the ladder as .png, .svg, .pdf, .gif or .mp4; see tcpedu.ladder.save_ladder."""
+        from .ladder import save_ladder
+
+        return save_ladder(self, path, **options)

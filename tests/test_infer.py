@@ -21,7 +21,7 @@ def states(trace):
 
 @pytest.mark.parametrize("name", sorted(SCRIPTS))
 def test_inferred_states_of_a_kernel_capture_equal_the_simulated_ones(name):
-    captured = infer_states(read_pcap(os.path.join(DATA, f"{name}.pcap")), "linux")
+    captured = infer_states(read_pcap(os.path.join(DATA, f"{name}.pcap"), profile=None), "linux")
     sim, _ = engine(name)
     if name == "backlog_overflow":                  # the first connection of several
         sim.trace = sim.trace.between("client", "server")
@@ -35,7 +35,7 @@ def test_inferred_states_of_a_kernel_capture_equal_the_simulated_ones(name):
 
 
 def test_a_three_way_close_is_marked_under_the_rfc_profile_only():
-    capture = read_pcap(os.path.join(DATA, "three_way_close.pcap"))
+    capture = read_pcap(os.path.join(DATA, "three_way_close.pcap"), profile=None)
     rfc, linux = infer_states(capture, "rfc"), infer_states(capture, "linux")
     merged = [s for s in rfc if "delayed ACK merged" in s.note]
     assert len(merged) == 1 and merged[0].sender == "server" and merged[0].flags.tcpdump() == "F."
@@ -45,16 +45,16 @@ def test_a_three_way_close_is_marked_under_the_rfc_profile_only():
 
 def test_an_rst_where_a_fin_was_expected_says_why():
     for name in ("rst_unread_data", "abortive_close"):
-        inferred = infer_states(read_pcap(os.path.join(DATA, f"{name}.pcap")), "linux")
+        inferred = infer_states(read_pcap(os.path.join(DATA, f"{name}.pcap"), profile=None), "linux")
         rst = inferred[-1] if Flags.RST in inferred[-1].flags else \
             next(s for s in inferred if Flags.RST in s.flags)
         assert "close" in rst.note and "unread" in rst.note and "SO_LINGER" in rst.note
-    refused = infer_states(read_pcap(os.path.join(DATA, "connection_refused.pcap")), "linux")
+    refused = infer_states(read_pcap(os.path.join(DATA, "connection_refused.pcap"), profile=None), "linux")
     assert refused[1].note == "" and refused[1].client_state is State.CLOSED
 
 
 def test_a_capture_that_starts_after_the_handshake_resumes_in_established():
-    full = read_pcap(os.path.join(DATA, "four_way_close.pcap"))
+    full = read_pcap(os.path.join(DATA, "four_way_close.pcap"), profile=None)
     tail = Trace(full.segments[3:], [], "", {}, "tail")
     inferred = infer_states(tail, "linux")
     assert "no SYN captured" in inferred[0].note
@@ -64,7 +64,15 @@ def test_a_capture_that_starts_after_the_handshake_resumes_in_established():
 
 
 def test_inference_leaves_the_input_alone():
-    capture = read_pcap(os.path.join(DATA, "abortive_close.pcap"))
+    capture = read_pcap(os.path.join(DATA, "abortive_close.pcap"), profile=None)
     before = [(s.note, s.client_state) for s in capture]
     infer_states(capture, "rfc")
     assert [(s.note, s.client_state) for s in capture] == before
+
+
+def test_read_pcap_infers_states_by_default():
+    trace = read_pcap(os.path.join(DATA, "half_close_server_data.pcap"))
+    assert trace.profile == "linux" and trace.events
+    assert (trace[-1].client_state, trace[-1].server_state) == (State.TIME_WAIT, State.CLOSED)
+    raw = read_pcap(os.path.join(DATA, "half_close_server_data.pcap"), profile=None)
+    assert raw[-1].client_state is None and not raw.events
