@@ -31,7 +31,8 @@ test: setup
 	    --nbval-sanitize-with notebooks/sanitize.cfg notebooks; fi
 
 bench: setup
-	$(BIN)/python benchmarks/bench_engine.py
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache
