@@ -268,9 +268,9 @@ def _number_misconception(ex: Exercise, q: Question, answer: int) -> tuple[str, 
                 return say("counted-segments")
     if q.field == "seq":
         if answer == (expected + 1) % SEQ_SPACE:
-            prev = _previous_from(trace, seg)
-            if prev is not None and not prev.flags & (Flags.SYN | Flags.FIN):
-                return say("plus-one-for-ack")
+            before = _previous_from(trace, seg, any_length=True)
+            if before is not None and not before.flags & (Flags.SYN | Flags.FIN):
+                return say("plus-one-for-ack")          # a pure ACK or data counted one more
         if answer == (expected - 1) % SEQ_SPACE:
             return say("syn-fin-one-number")
         if Flags.ACK in seg.flags and answer == _show(ex, seg.ack, seg.receiver):
@@ -306,10 +306,11 @@ def _segment_acked(trace, seg: Segment) -> Segment | None:
     return None
 
 
-def _previous_from(trace, seg: Segment) -> Segment | None:
+def _previous_from(trace, seg: Segment, any_length: bool = False) -> Segment | None:
+    """The sender's previous segment that used sequence space (any, with ``any_length``)."""
     before = trace.segments[:trace.segments.index(seg)]
     for s in reversed(before):
-        if s.sender == seg.sender and s.seg_len:
+        if s.sender == seg.sender and (any_length or s.seg_len):
             return s
     return None
 

@@ -1,0 +1,124 @@
+"""Exercises: per-student numbers, the engine's answer key, and a diagnosis per misconception."""
+
+import pytest
+
+from tcpedu import exercises as E
+from tcpedu.segment import SEQ_SPACE
+
+HANDSHAKE = {"profile": "rfc", "client_isn": 1000, "server_isn": 5000, "request": 100,
+             "response": 200, "numbers": "absolute"}
+WRAPPING = dict(HANDSHAKE, client_isn=SEQ_SPACE - 50, server_isn=SEQ_SPACE - 3)
+
+
+def verdict(ex, **answer):
+    (fb,) = ex.check(**answer).items
+    return fb
+
+
+def test_seed_is_an_hmac_of_secret_student_and_exercise():
+    a = E.student_params("handshake_numbers", "s3cret", "alice")
+    assert a == E.student_params("handshake_numbers", "s3cret", "alice")
+    assert a != E.student_params("handshake_numbers", "s3cret", "bob")
+    assert a != E.student_params("handshake_numbers", "other", "alice")
+    assert E.student_seed("k", "alice", "x") != E.student_seed("k", "alic", "ex")   # no run-on
+    with pytest.raises(ValueError, match="TCPEDU_SECRET"):
+        E.student_seed("", "alice", "handshake_numbers")
+
+
+def test_some_students_get_isns_just_below_the_wrap():
+    isns = [E.student_params("handshake_numbers", "k", f"s{i}")["client_isn"] for i in range(200)]
+    assert any(i > SEQ_SPACE - 500 for i in isns) and any(i < 2**31 for i in isns)
+
+
+def test_the_answer_key_is_what_the_engine_computes():
+    ex = E.load("handshake_numbers", HANDSHAKE)
+    key = ex.answers()
+    assert key["ack_2"] == 1001 and key["seq_3"] == 1001 and key["ack_3"] == 5001
+    assert key["seq_4"] == 1001 and key["ack_5"] == 1101 and key["seq_6"] == 5001
+    assert key[f"ack_{len(ex.trace)}"] == 5201
+    wrap = E.load("handshake_numbers", WRAPPING).answers()
+    assert wrap["ack_5"] == (SEQ_SPACE - 50 + 1 + 100) % SEQ_SPACE == 51
+    for kind in E.KINDS:
+        for student in ("a", "b", "c", "d"):
+            ex = E.for_student(kind, "k", student)
+            assert ex.check(**ex.answers()).score == len(ex.questions)
+
+
+@pytest.mark.parametrize("qid, wrong, misconception", [
+    ("ack_2", 1000, "syn-fin-one-number"),          # the SYN's seq, without its +1
+    ("ack_3", 5000, "syn-fin-one-number"),
+    ("ack_5", 1002, "counted-segments"),            # one segment of 100 bytes counted as 1
+    ("ack_3", 1001, "seq-for-ack"),                 # its own seq where the ack was asked
+    ("ack_5", 101, "relative-absolute"),            # the relative number in an absolute exercise
+    ("ack_5", 1, "ack-flag-vs-number"),             # "ACK = 1"
+    ("ack_5", 1102, "plus-one-for-ack"),            # data + 1
+    ("seq_4", 1002, "plus-one-for-ack"),            # the pure ACK took a number?
+    ("seq_6", 1101, "peer-numbers"),                # the client's numbers for the server's seq
+])
+def test_each_wrong_number_names_its_misconception(qid, wrong, misconception):
+    fb = verdict(E.load("handshake_numbers", HANDSHAKE), **{qid: wrong})
+    assert not fb.correct and fb.misconception == misconception
+    assert fb.message == E.MISCONCEPTIONS[misconception].format(mode="absolute")
+
+
+def test_forgetting_the_wrap_is_diagnosed():
+    ex = E.load("handshake_numbers", WRAPPING)
+    fb = verdict(ex, ack_5=SEQ_SPACE - 50 + 1 + 100)                 # 4294967347, not 51
+    assert fb.misconception == "wrap" and "2**32" in fb.message
+    assert verdict(ex, ack_5=51).correct and verdict(ex, ack_5=(2**32 - 49) + 100 - 2**32).correct
+
+
+def test_answers_that_are_not_numbers_are_reported_not_raised():
+    ex = E.load("handshake_numbers", HANDSHAKE)
+    for bad in ("1001", None, ..., True, [1001]):
+        fb = verdict(ex, ack_2=bad)
+        assert not fb.correct and fb.misconception == "not-an-answer"
+    assert verdict(ex, ack_2=1001.0).correct
+    with pytest.raises(ValueError, match="no question 'ack_99'"):
+        ex.check(ack_99=1)
+
+
+def test_states_flags_hosts_and_seconds():
+    ex = E.load("states_and_timers", {"profile": "linux", "client_isn": 7, "server_isn": 9,
+                                      "pause": 0.0, "numbers": "absolute"})
+    key = ex.answers()
+    assert key["close_segments"] == 3                       # Linux: FIN, FIN+ACK, ACK
+    assert key["time_wait_ends"] == pytest.approx(60.05)
+    state_q = next(q for q in ex.questions if q.kind == "state")
+    assert verdict(ex, **{state_q.qid: state_q.expected.lower().replace("-", "_")}).correct
+    assert not verdict(ex, **{state_q.qid: "TIME-WAIT"}).correct
+    assert verdict(ex, **{state_q.qid: "waiting"}).misconception == "not-an-answer"
+    rfc = E.load("states_and_timers", {"profile": "rfc", "client_isn": 7, "server_isn": 9,
+                                       "pause": 0.0, "numbers": "absolute"})
+    assert rfc.answers()["close_segments"] == 4 and rfc.answers()["time_wait_ends"] > 240
+    close = E.load("close_numbers", {"profile": "rfc", "client_isn": 10, "server_isn": 20,
+                                     "closer": "server", "data": 300, "lose_first_fin": False,
+                                     "numbers": "absolute"})
+    assert close.answers()["time_wait_host"] == "server"
+    assert not verdict(close, time_wait_host="client").correct
+
+
+def test_close_numbers_second_fin_is_not_v_plus_one():
+    ex = E.load("close_numbers", {"profile": "linux", "client_isn": 10, "server_isn": 20,
+                                  "closer": "client", "data": 300, "lose_first_fin": True,
+                                  "numbers": "absolute"})
+    key = ex.answers()
+    second_fin = [k for k in key if k.startswith("seq_")][1]
+    assert key[second_fin] == 21 + 300                      # w = v + 1 + the data sent after
+    assert any(s.lost for s in ex.trace)                    # the first FIN was lost once
+    assert ex.trace[int(second_fin[4:]) - 1].flags.tcpdump().startswith("F")
+
+
+def test_feedback_never_writes_to_stderr(capsys):
+    ex = E.for_student("close_numbers", "k", "alice")
+    report = ex.check(**{q.qid: 0 for q in ex.questions})
+    str(report), report._repr_html_(), ex._repr_html_(), [ex.hint(q.qid) for q in ex.questions]
+    assert capsys.readouterr().err == ""
+
+
+def test_the_table_blanks_exactly_the_asked_fields():
+    ex = E.load("handshake_numbers", HANDSHAKE)
+    table = ex.table()
+    assert table.count("<b>?</b>") == len([q for q in ex.questions if q.segment])
+    assert ">5001<" not in table.split("</tr>")[3]          # segment 3's ack is blank
+    assert all(ex.hint(q.qid) for q in ex.questions)
