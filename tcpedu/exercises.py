@@ -105,6 +105,12 @@ class Exercise:
             self.question(qid)
         return Report([diagnose(self, self.question(qid), value) for qid, value in answers.items()])
 
+    def form(self):
+        """An answer form (ipywidgets) with a Check button; see :mod:`tcpedu.forms`."""
+        from .forms import form
+
+        return form(self)
+
     def hint(self, qid: str) -> str:
         """A hint for one question, without giving the answer away."""
         return self.question(qid).hint or "Look at the segment it answers: what does it carry?"

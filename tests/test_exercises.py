@@ -122,3 +122,20 @@ def test_the_table_blanks_exactly_the_asked_fields():
     assert table.count("<b>?</b>") == len([q for q in ex.questions if q.segment])
     assert ">5001<" not in table.split("</tr>")[3]          # segment 3's ack is blank
     assert all(ex.hint(q.qid) for q in ex.questions)
+
+
+def test_the_form_checks_typed_answers_in_place():
+    from tcpedu.forms import read_answer
+
+    ex = E.load("handshake_numbers", HANDSHAKE)
+    ui = ex.form()
+    boxes, button, verdicts = ui._tcpedu
+    assert list(boxes) == [q.qid for q in ex.questions]
+    boxes["ack_2"].value = "1000 + 1"
+    boxes["ack_3"].value = "5000"
+    button.click()
+    assert verdicts.value.count("✅") == 1 and verdicts.value.count("❌") == 1
+    assert "one sequence number" in verdicts.value
+    assert read_answer("2**32 - 5") == 2**32 - 5 and read_answer("SYN,ACK") == "SYN,ACK"
+    assert read_answer("__import__('os')") == "__import__('os')"      # text, never run
+    assert read_answer("9**9**9") == "9**9**9"

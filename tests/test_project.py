@@ -13,13 +13,14 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 LAYERS = {   # module -> layer; an import may only point to a lower or equal layer
     "segment": 0, "machine": 0, "profiles": 0, "endpoint": 0,
     "trace": 1, "simulation": 1, "scenarios": 1, "script": 1,
-    "capture": 2, "live": 2, "infer": 2, "ladder": 2, "graph": 2, "stepper": 2,
-    "cli": 3, "__init__": 3, "__main__": 3,
+    "capture": 2, "live": 2, "infer": 2, "ladder": 2, "graph": 2, "stepper": 2, "exercises": 2,
+    "forms": 3, "grading": 3, "assign": 3, "cli": 3, "__init__": 3, "__main__": 3,
 }
 ENGINE = {"segment", "machine", "profiles", "endpoint"}
 # Convenience accessors (like pandas' DataFrame.plot): a method of a lower layer may import
 # a picture module inside its body, so users write trace.ladder() without a top-level cycle.
-LAZY_ACCESSORS = {("trace", "ladder"), ("trace", "stepper"), ("trace", "graph")}
+LAZY_ACCESSORS = {("trace", "ladder"), ("trace", "stepper"), ("trace", "graph"),
+                  ("exercises", "forms")}
 
 
 def imports(path, top_level_only=False):

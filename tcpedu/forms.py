@@ -1,0 +1,63 @@
+"""A small answer form for an exercise, for notebooks with a live kernel.
+
+One text box per question and a Check button; the verdicts (with the
+misconception for a wrong answer) appear in the form, never on stderr.  The
+check runs in Python when the button is pressed, so a notebook's saved
+output never depends on it; without a kernel the form shows its questions.
+"""
+
+from __future__ import annotations
+
+import ast
+import html
+
+from .exercises import Exercise, Report
+
+
+def read_answer(text: str):
+    """What a student typed: a number (simple arithmetic allowed) or a name like SYN,ACK."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError:
+        return text
+    ok = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Constant, ast.Add, ast.Sub, ast.Mult,
+          ast.FloorDiv, ast.Mod, ast.Pow, ast.USub, ast.UAdd)
+    if all(isinstance(node, ok) for node in ast.walk(tree)):
+        pows = [n for n in ast.walk(tree) if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Pow)]
+        if all(isinstance(p.right, ast.Constant) and isinstance(p.right.value, int)
+               and 0 <= p.right.value <= 64 for p in pows):
+            return eval(compile(tree, "<answer>", "eval"), {"__builtins__": {}})   # literals only
+    return text
+
+
+def report_html(report: Report) -> str:
+    return report._repr_html_()
+
+
+def form(ex: Exercise):
+    """An ipywidgets form for ``ex``: answer boxes, a Check button and the verdicts."""
+    import ipywidgets as w
+
+    boxes = {q.qid: w.Text(description=q.qid, placeholder="your answer",
+                           style={"description_width": "initial"},
+                           layout=w.Layout(width="22em")) for q in ex.questions}
+    prompts = [w.HTML(f"<small>{html.escape(q.prompt)}</small>") for q in ex.questions]
+    button = w.Button(description="Check", button_style="primary", icon="check")
+    verdicts = w.HTML("<i>Fill in the boxes, then press Check.</i>")
+
+    def check(_):
+        given = {qid: read_answer(box.value) for qid, box in boxes.items() if box.value.strip()}
+        if not given:
+            verdicts.value = "<i>No answers yet.</i>"
+            return
+        verdicts.value = report_html(ex.check(**given))
+
+    button.on_click(check)
+    rows = [w.HBox([box, prompt]) for box, prompt in zip(boxes.values(), prompts, strict=True)]
+    ui = w.VBox([*rows, button, verdicts])
+    ui.add_class("tcpedu-form")
+    ui._tcpedu = (boxes, button, verdicts)        # for tests and the UI test
+    return ui
