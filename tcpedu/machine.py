@@ -12,6 +12,7 @@ since they decide which row fires.
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
 
 from .segment import Flags, Segment, seq_add, seq_diff, seq_le, seq_lt
@@ -229,6 +230,7 @@ def _index() -> dict:
 _TABLE = _index()
 
 
+@functools.lru_cache(maxsize=None)
 def lookup(state: State, event: Event, profile: str = "rfc", *, passive: bool | None = None
            ) -> Transition:
     """The row for ``event`` in ``state`` under ``profile``.

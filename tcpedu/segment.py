@@ -125,12 +125,8 @@ class Segment:
     @property
     def seg_len(self) -> int:
         """SEG.LEN of RFC 9293: payload bytes plus one for SYN and one for FIN."""
-        n = len(self.payload)
-        if Flags.SYN in self.flags:
-            n += 1
-        if Flags.FIN in self.flags:
-            n += 1
-        return n
+        bits = self.flags._value_                  # SYN = 2, FIN = 1: one number each
+        return len(self.payload) + ((bits >> 1) & 1) + (bits & 1)
 
     @property
     def end_seq(self) -> int:
