@@ -230,7 +230,7 @@ def _index() -> dict:
 _TABLE = _index()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def lookup(state: State, event: Event, profile: str = "rfc", *, passive: bool | None = None
            ) -> Transition:
     """The row for ``event`` in ``state`` under ``profile``.

@@ -597,6 +597,7 @@ class Simulation:
 
     def _deliver(self, index: int, seg: Segment) -> None:
         host = self.hosts[seg.receiver]
+        seg.extra["arrival"] = self.now          # when it reached the receiver (for ladders)
         if host.down:
             _add_note(seg, f"{host.name} is down")
             return
