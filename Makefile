@@ -24,11 +24,10 @@ lab: setup
 	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/00_start_here.ipynb
 
 test: setup
-	$(BIN)/ruff check tcpedu tests notebooks benchmarks
+	$(BIN)/ruff check tcpedu tests notebooks exercises benchmarks
 	$(BIN)/python -m pytest -n 2 --dist loadfile -p no:cacheprovider tests
-	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
-	  $(BIN)/python -m pytest -n 2 --dist loadfile -p no:cacheprovider --nbval \
-	    --nbval-sanitize-with notebooks/sanitize.cfg notebooks; fi
+	$(BIN)/python -m pytest -n 2 --dist loadfile -p no:cacheprovider --nbval \
+	  --nbval-sanitize-with notebooks/sanitize.cfg notebooks exercises
 
 bench: setup
 	$(BIN)/python -m pip install --quiet -e ".[bench]"

@@ -149,7 +149,7 @@ def setup_cell(ex: exercises.Exercise) -> dict:
     return code_cell("setup", code, locked=True)
 
 
-FORMATS = {"state": ' (a state name in quotes, like "SYN-SENT")',
+FORMATS = {"state": ' (a state, in quotes: "SYN-SENT")',
            "flags": ' (flags in quotes, like "SYN,ACK")', "seconds": " (in seconds)"}
 
 

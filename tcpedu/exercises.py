@@ -49,7 +49,7 @@ class Question:
 
     qid: str
     prompt: str
-    expected: object
+    expected: object = field(repr=False)     # kept out of reprs: saved outputs show no key
     kind: str = "number"            # "number", "flags", "state", "host", "seconds", "count"
     segment: int | None = None      # 1-based index of the segment asked about
     field: str | None = None        # "seq", "ack", "flags", "len", "client_state", "server_state"
@@ -64,7 +64,7 @@ class Feedback:
     qid: str
     correct: bool
     answer: object
-    expected: object
+    expected: object = field(repr=False)
     misconception: str = ""         # short name, e.g. "syn-fin-one-number"
     message: str = ""
 
@@ -87,6 +87,9 @@ class Exercise:
     @property
     def trace(self):
         return self.sim.trace
+
+    def __repr__(self) -> str:
+        return f"<Exercise {self.kind}: {len(self.questions)} questions>"
 
     def question(self, qid: str) -> Question:
         for q in self.questions:
@@ -149,6 +152,9 @@ class Report:
     @property
     def score(self) -> int:
         return sum(1 for f in self.items if f.correct)
+
+    def __repr__(self) -> str:
+        return f"<Report {self.score}/{len(self.items)} right>"
 
     def __str__(self) -> str:
         return "\n".join(str(f) for f in self.items) + f"\n{self.score}/{len(self.items)} right"
@@ -418,34 +424,60 @@ def close_numbers(params: dict) -> Exercise:
 
 def _draw_states(rng: random.Random) -> dict:
     return {"profile": rng.choice(("rfc", "linux")), "client_isn": _isn(rng),
-            "server_isn": _isn(rng), "pause": rng.choice((0.0, 0.2)), "numbers": "absolute"}
+            "server_isn": _isn(rng), "closer": rng.choice(("client", "server")),
+            "pause": rng.choice((0.0, 0.2)), "lose_final_ack": rng.random() < 0.4,
+            "numbers": "absolute"}
 
 
 def states_and_timers(params: dict) -> Exercise:
     """States after chosen segments, when TIME-WAIT ends, and how many segments a close takes."""
-    profile, pause = params["profile"], params["pause"]
-    sim = scenarios.four_way_close(profile=profile, client_isn=params["client_isn"],
-                                   server_isn=params["server_isn"], pause=pause, until_closed=False)
+    from .simulation import Simulation
+
+    profile, pause, closer = params["profile"], params["pause"], params["closer"]
+    passive_name = "server" if closer == "client" else "client"
+    sim = Simulation(profile=profile, latency=0.01, client_isn=params["client_isn"],
+                     server_isn=params["server_isn"])
+    sim.server.listen()
+    sim.client.connect()
+    sim.wait(0.05)
+    active, passive = sim.hosts[closer], sim.hosts[passive_name]
+    start = len(sim.trace)
+    active.close()
+    sim.wait(sim.latency + pause)
+    passive.recv()
+    passive.close()
+    if params["lose_final_ack"]:
+        sim.drop_next(closer, Flags.ACK)
+    sim.wait(3.0)
     t = sim.trace
-    close = t.segments[3:]
-    entered = [e.time for e in t.events if e.kind == "state" and e.host == "client"
-               and e.new is State.TIME_WAIT][-1]
-    first = t.segments.index(close[0]) + 1
+    close = t.segments[start:]
+    first = start + 1
     asked = t.segments[first - 1]
-    qs = [Question(f"client_state_{first}", f"the client's state after sending segment {first}",
+    entered = [e.time for e in t.events if e.kind == "state" and e.host == closer
+               and e.new is State.TIME_WAIT][-1]
+    qs = [Question(f"client_state_{first}",
+                   f"the client's state after segment {first} (from the {asked.sender})",
                    str(asked.client_state), "state", first, "client_state",
-                   hint="It has sent FIN and waits for it to be acknowledged."),
-          Question(f"server_state_{first}", f"the server's state after receiving segment {first}",
+                   hint="Which side sent the FIN, and what does each side wait for now?"),
+          Question(f"server_state_{first}",
+                   f"the server's state after segment {first} (from the {asked.sender})",
                    str(asked.server_state), "state", first, "server_state",
-                   hint="The peer has closed; the server's application has not."),
-          Question("close_segments", "how many segments does this close take?",
-                   len(close), "count",
-                   hint="Delayed ACK: on Linux the ACK of a FIN waits; a prompt close merges it."),
-          Question("time_wait_ends", "at what time (s) does the client leave TIME-WAIT?",
+                   hint="The side that received the FIN: its application has not closed yet."),
+          Question("close_segments", "how many segments does this close take (retransmissions "
+                   "included)?", len(close), "count",
+                   hint="Delayed ACK: on Linux the ACK of a FIN waits; a prompt close merges it. "
+                        "A lost segment is sent again."),
+          Question("time_wait_host", "which side ends in TIME-WAIT? ('client' or 'server')",
+                   next(e.host for e in t.events if e.kind == "state" and e.new is State.TIME_WAIT),
+                   "host", hint="The side that sent the first FIN waits."),
+          Question("time_wait_ends", f"at what time (s) does the {closer} leave TIME-WAIT?",
                    round(entered + sim.profile.time_wait, 6), "seconds",
-                   hint="rfc: 2 × MSL = 240 s; Linux: 60 s, from entering TIME-WAIT.")]
-    intro = (f"The client closes first; the server's application closes "
-             f"{'at once' if pause == 0 else f'{pause} s later'} (profile {profile!r}).")
+                   hint="rfc: 2 × MSL = 240 s; Linux: 60 s — counted from the last time it "
+                        "(re)entered TIME-WAIT.")]
+    intro = (f"The {closer} closes first; the {passive_name}'s application closes "
+             f"{'at once' if pause == 0 else f'{pause} s later'}"
+             + ("; the last ACK is lost once" if params["lose_final_ack"] else "")
+             + f" (profile {profile!r}).")
     return Exercise("states_and_timers", params, sim, qs, intro=intro)
 
 

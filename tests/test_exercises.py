@@ -79,18 +79,22 @@ def test_answers_that_are_not_numbers_are_reported_not_raised():
 
 
 def test_states_flags_hosts_and_seconds():
-    ex = E.load("states_and_timers", {"profile": "linux", "client_isn": 7, "server_isn": 9,
-                                      "pause": 0.0, "numbers": "absolute"})
+    base = {"client_isn": 7, "server_isn": 9, "closer": "client", "lose_final_ack": False,
+            "numbers": "absolute"}
+    ex = E.load("states_and_timers", dict(base, profile="linux", pause=0.0))
     key = ex.answers()
     assert key["close_segments"] == 3                       # Linux: FIN, FIN+ACK, ACK
-    assert key["time_wait_ends"] == pytest.approx(60.05)
+    assert key["time_wait_ends"] == pytest.approx(60.07)    # FIN+ACK reached it at 0.07 s
     state_q = next(q for q in ex.questions if q.kind == "state")
     assert verdict(ex, **{state_q.qid: state_q.expected.lower().replace("-", "_")}).correct
     assert not verdict(ex, **{state_q.qid: "TIME-WAIT"}).correct
     assert verdict(ex, **{state_q.qid: "waiting"}).misconception == "not-an-answer"
-    rfc = E.load("states_and_timers", {"profile": "rfc", "client_isn": 7, "server_isn": 9,
-                                       "pause": 0.0, "numbers": "absolute"})
+    rfc = E.load("states_and_timers", dict(base, profile="rfc", pause=0.0))
     assert rfc.answers()["close_segments"] == 4 and rfc.answers()["time_wait_ends"] > 240
+    lost = E.load("states_and_timers", dict(base, profile="rfc", pause=0.0, closer="server",
+                                            lose_final_ack=True)).answers()
+    assert lost["close_segments"] == 6 and lost["time_wait_host"] == "server"
+    assert lost["time_wait_ends"] > rfc.answers()["time_wait_ends"] + 0.9   # restarted by the FIN
     close = E.load("close_numbers", {"profile": "rfc", "client_isn": 10, "server_isn": 20,
                                      "closer": "server", "data": 300, "lose_first_fin": False,
                                      "numbers": "absolute"})
@@ -107,6 +111,15 @@ def test_close_numbers_second_fin_is_not_v_plus_one():
     assert key[second_fin] == 21 + 300                      # w = v + 1 + the data sent after
     assert any(s.lost for s in ex.trace)                    # the first FIN was lost once
     assert ex.trace[int(second_fin[4:]) - 1].flags.tcpdump().startswith("F")
+
+
+def test_students_get_varied_state_exercises_and_no_key_in_reprs():
+    keys = {tuple(sorted(E.for_student("states_and_timers", "k", f"s{i}").answers().items()))
+            for i in range(40)}
+    assert len(keys) >= 12
+    ex = E.load("handshake_numbers", HANDSHAKE)
+    texts = repr(ex) + repr(ex.questions) + repr(ex.check(ack_2=1))
+    assert "1001" not in texts and "expected" not in texts
 
 
 def test_feedback_never_writes_to_stderr(capsys):
