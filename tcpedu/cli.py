@@ -4,6 +4,9 @@
     tcpedu run four_way_close --profile linux --param client_isn=1000 --relative
     tcpedu profiles
     tcpedu table
+    tcpedu ladder three_way_close --profile linux --param client_isn=1000 -o close.svg
+    tcpedu ladder --pcap capture.pcap [--connection 0] -o capture.png
+    tcpedu graph [--paths all] [--trace four_way_close] -o states.svg
     tcpedu assign exercises/handshake_numbers.ipynb --roster roster.csv --out release [--solutions]
     tcpedu grade submitted --out grades.csv [--roster roster.csv] [--format gradescope]
 """
@@ -38,14 +41,79 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("scenarios", help="list the scenarios and their parameters")
     run = sub.add_parser("run", help="run a scenario and print its trace")
-    run.add_argument("scenario", choices=scenarios.names(), metavar="SCENARIO")
-    run.add_argument("--profile", choices=sorted(PROFILES))
-    run.add_argument("--param", action="append", type=_param, default=[], metavar="KEY=VALUE")
+    _scenario_arguments(run)
     run.add_argument("--relative", action="store_true", help="numbers relative to each ISN")
     sub.add_parser("profiles", help="the rfc and linux profiles, with sources")
     sub.add_parser("table", help="the state-machine table (RFC 9293 Figure 5 and more)")
+    params = "\n".join(f"  {n:22} " + ", ".join(f"{k}={v!r}" for k, v in scenarios.get(n).params.items())
+                       for n in scenarios.names())
+    lad = sub.add_parser("ladder", help="draw a scenario's (or a capture's) ladder to a file",
+                         formatter_class=argparse.RawDescriptionHelpFormatter,
+                         epilog=f"scenarios and their parameters:\n{params}")
+    _scenario_arguments(lad, optional=True)
+    lad.add_argument("--pcap", metavar="FILE", help="draw a captured connection instead")
+    lad.add_argument("--connection", type=int, default=0, help="which connection of the capture")
+    lad.add_argument("--numbers", choices=("absolute", "relative"), default="absolute")
+    lad.add_argument("--symbolic", action="store_true", help="seq=x, ack=y+1 ... as textbooks write")
+    lad.add_argument("--hide", default="", metavar="FIELDS", help="e.g. seq,ack to leave blanks")
+    lad.add_argument("--title")
+    lad.add_argument("-o", "--output", required=True, metavar="FILE",
+                     help="a .png, .svg, .pdf or .gif (animated) file; .mp4 with ffmpeg")
+    graph = sub.add_parser("graph", help="draw the state graph (RFC 9293 Figure 5) to a file")
+    graph.add_argument("--paths", choices=("normal", "all"), default="normal")
+    graph.add_argument("--profile", choices=sorted(PROFILES))
+    graph.add_argument("--trace", choices=scenarios.names(), metavar="SCENARIO",
+                       help="light the path each host takes in this scenario")
+    graph.add_argument("-o", "--output", metavar="FILE", help="a .png, .svg or .pdf file")
+    graph.add_argument("--dot", action="store_true", help="print Graphviz DOT instead")
     _homework_parsers(sub)
     return p
+
+
+def _scenario_arguments(parser, optional: bool = False) -> None:
+    parser.add_argument("scenario", choices=scenarios.names(), metavar="SCENARIO",
+                        nargs="?" if optional else None)
+    parser.add_argument("--profile", choices=sorted(PROFILES))
+    parser.add_argument("--param", action="append", type=_param, default=[], metavar="KEY=VALUE")
+
+
+def _simulate(args):
+    """The scenario the arguments name, run; ValueError for bad parameters."""
+    params = dict(args.param)
+    if args.profile:
+        params["profile"] = args.profile
+    return scenarios.run(args.scenario, **params)
+
+
+def _ladder(args) -> int:
+    if (args.scenario is None) == (args.pcap is None):
+        raise ValueError("give a SCENARIO or --pcap FILE (one of them)")
+    if args.pcap:
+        from .capture import read_pcap
+
+        trace = read_pcap(args.pcap, args.connection, profile=args.profile or "linux")
+    else:
+        trace = _simulate(args).trace
+    hide = tuple(f for f in args.hide.split(",") if f)
+    trace.save(args.output, numbers=args.numbers, symbolic=args.symbolic, hide=hide,
+               title=args.title or (args.scenario or pathlib.Path(args.pcap).name))
+    print(f"wrote {args.output}")
+    return 0
+
+
+def _graph(args) -> int:
+    from . import graph
+
+    if args.dot:
+        print(graph.to_dot(graph.state_graph(args.profile, args.paths)))
+        return 0
+    if not args.output:
+        raise ValueError("give -o FILE (or --dot)")
+    trace = scenarios.run(args.trace, **({"profile": args.profile} if args.profile else {})
+                          ).trace if args.trace else None
+    graph.save_state_graph(args.output, paths=args.paths, profile=args.profile, trace=trace)
+    print(f"wrote {args.output}")
+    return 0
 
 
 def _homework_parsers(sub) -> None:
@@ -115,14 +183,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "scenarios":
         for name in scenarios.names():
             print(scenarios.describe(name), end="\n\n")
-    elif args.command == "run":
-        params = dict(args.param)
-        if args.profile:
-            params["profile"] = args.profile
+    elif args.command in ("run", "ladder", "graph"):
         try:
-            sim = scenarios.run(args.scenario, **params)
-        except ValueError as exc:
-            print(f"tcpedu: {exc}", file=sys.stderr)
+            if args.command == "ladder":
+                return _ladder(args)
+            if args.command == "graph":
+                return _graph(args)
+            sim = _simulate(args)
+        except ValueError as exc:           # bad parameters, unreadable captures, bad formats
+            print(f"tcpedu {args.command}: {exc}", file=sys.stderr)
             return 2
         print(sim.trace.relative() if args.relative else sim.trace)
     elif args.command == "profiles":
