@@ -518,3 +518,33 @@ def student_params(kind: str, secret: str | bytes, student_id: str) -> dict:
 def for_student(kind: str, secret: str | bytes, student_id: str) -> Exercise:
     """Exercise ``kind`` with one student's numbers (seeded by the course secret)."""
     return load(kind, student_params(kind, secret, student_id))
+
+
+_FIELDS = {"seq": "number", "ack": "number", "len": "number", "flags": "flags",
+           "client_state": "state", "server_state": "state"}
+
+
+def practice(sim, blanks, intro: str = "", numbers: str = "absolute") -> Exercise:
+    """A short practice on any simulation: ``blanks`` is a list of (field, segment number),
+    field one of seq, ack, len, flags, client_state, server_state; the key comes from the
+    trace, and wrong numbers get the same diagnosis as homework."""
+    trace = sim.trace
+    shown = trace.relative() if numbers == "relative" else trace
+    qs = []
+    for field_name, i in blanks:
+        if field_name not in _FIELDS:
+            raise ValueError(f"unknown field {field_name!r}; use one of {sorted(_FIELDS)}")
+        if not 1 <= i <= len(trace.segments):
+            raise ValueError(f"segment {i} does not exist: the trace has {len(trace.segments)}")
+        seg = shown.segments[i - 1]
+        value = getattr(seg, field_name)
+        if field_name == "flags":
+            value = str(value)
+        elif field_name.endswith("_state"):
+            value = str(value)
+        what = {"seq": "sequence number", "ack": "acknowledgement number", "len": "payload length",
+                "flags": "flags (like 'SYN,ACK')", "client_state": "client's state after it",
+                "server_state": "server's state after it"}[field_name]
+        qs.append(Question(f"{field_name}_{i}", f"segment {i} ({seg.sender} → {seg.receiver}): "
+                           f"the {what}", value, _FIELDS[field_name], i, field_name))
+    return Exercise("practice", {"numbers": numbers}, sim, qs, intro=intro)

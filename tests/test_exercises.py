@@ -152,3 +152,18 @@ def test_the_form_checks_typed_answers_in_place():
     assert read_answer("2**32 - 5") == 2**32 - 5 and read_answer("SYN,ACK") == "SYN,ACK"
     assert read_answer("__import__('os')") == "__import__('os')"      # text, never run
     assert read_answer("9**9**9") == "9**9**9"
+
+
+def test_practice_on_any_scenario_uses_the_trace_as_key():
+    from tcpedu import scenarios
+
+    sim = scenarios.half_close(profile="rfc", client_isn=100, server_isn=300, data=50)
+    ex = E.practice(sim, [("ack", 2), ("flags", 4), ("server_state", 4), ("seq", 8)])
+    assert ex.answers() == {"ack_2": 101, "flags_4": "FIN,ACK", "server_state_4": "CLOSE-WAIT",
+                            "seq_8": 351}
+    assert verdict(ex, ack_2=100).misconception == "syn-fin-one-number"
+    assert verdict(ex, flags_4="FIN").misconception == "ack-flag-vs-number"
+    rel = E.practice(sim, [("ack", 2)], numbers="relative")
+    assert rel.answers() == {"ack_2": 1}
+    with pytest.raises(ValueError, match="segment 99"):
+        E.practice(sim, [("ack", 99)])
