@@ -299,6 +299,15 @@ class LabRun:
             return same_rows
         return same_rows and self.trace.between("client", "server").compare(self.capture).same
 
+    def ladder(self, **options):
+        """The kernel's segments as a ladder with inferred states when they were captured,
+        else the engine's run of the same script (the title says which)."""
+        if self.capture is not None:
+            return self.capture.ladder(title=options.pop("title", "this machine's kernel"),
+                                       **options)
+        return self.trace.ladder(title=options.pop("title", "the engine (no capture here)"),
+                                 **options)
+
     def _repr_html_(self) -> str:
         import html
 

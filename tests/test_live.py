@@ -51,6 +51,10 @@ def test_lab_captures_the_segments_where_it_may(tmp_path):
     else:
         assert run.capture is not None and run.agree
         assert [s.flags.tcpdump() for s in run.capture][-1] == "R."
+        assert run.capture[-1].client_state is not None          # states inferred
+    fig = run.ladder()
+    texts = {t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text"))}
+    assert ("this machine's kernel" in texts) != bool(why) and "ESTABLISHED" in texts
 
 
 def test_platforms_without_proc_net_tcp_are_explained(monkeypatch):
