@@ -13,7 +13,7 @@ arrows it leaves out); ``PROFILES`` holds the textbook ("rfc") and Linux
 ("linux") behaviours; ``scenarios`` builds every situation the course uses.
 """
 
-from . import scenarios
+from . import exercises, scenarios
 from .capture import CaptureError, list_connections, read_pcap
 from .endpoint import SHUT_RD, SHUT_RDWR, SHUT_WR, Endpoint, Output
 from .graph import draw_state_graph, save_state_graph, state_graph, to_dot
@@ -31,6 +31,6 @@ __all__ = [
     "Endpoint", "Event", "Flags", "Host", "Output", "PROFILES", "Profile", "SEQ_SPACE",
     "SHUT_RD", "SHUT_RDWR", "SHUT_WR", "Segment", "Simulation", "Socket", "State",
     "TRANSITIONS", "Trace", "TraceEvent", "Transition", "acceptable_ack", "get_profile",
-    "profile_table", "scenarios", "segment_acceptable", "seq_add", "seq_diff", "seq_le",
+    "profile_table", "scenarios", "exercises", "segment_acceptable", "seq_add", "seq_diff", "seq_le",
     "seq_lt",
 ]

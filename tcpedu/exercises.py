@@ -86,7 +86,8 @@ class Exercise:
 
     @property
     def trace(self):
-        return self.sim.trace
+        """The trace the questions are about (``sim`` may be a Simulation or a Trace)."""
+        return getattr(self.sim, "trace", self.sim)
 
     def __repr__(self) -> str:
         return f"<Exercise {self.kind}: {len(self.questions)} questions>"
@@ -121,8 +122,9 @@ class Exercise:
     def table(self) -> str:
         """The trace as an HTML table with the asked-for fields blank (``?``)."""
         asked = {(q.segment, q.field) for q in self.questions if q.segment}
+        shown = self.trace.relative() if self.params.get("numbers") == "relative" else self.trace
         rows = []
-        for i, s in enumerate(self.trace.segments, 1):
+        for i, s in enumerate(shown.segments, 1):
             def cell(name, value, i=i):
                 hidden = (i, name) in asked or name in self.hide
                 return "<b>?</b>" if hidden else html.escape(str(value))
@@ -220,6 +222,8 @@ def diagnose(ex: Exercise, q: Question, value) -> Feedback:
         return Feedback(q.qid, True, value, q.expected, "", "right")
     if q.kind == "number" and q.field in ("seq", "ack"):
         name, text = _number_misconception(ex, q, answer)
+    elif q.kind == "state" and (answer, expected) in _STATE_MISTAKES:
+        name, text = _STATE_MISTAKES[(answer, expected)]
     elif q.kind == "flags" and q.field == "flags":
         name, text = _flags_misconception(answer, expected)
     else:
@@ -291,6 +295,37 @@ def _number_misconception(ex: Exercise, q: Question, answer: int) -> tuple[str, 
         if prev is not None and prev.len > 1 and answer == (_show(ex, prev.seq, prev.sender) + 1) % SEQ_SPACE:
             return say("counted-segments")
     return "", f"not {answer}. {q.hint}".strip()
+
+
+_STATE_MISTAKES = {   # (answer, expected) -> (name, explanation)
+    (State.CLOSED, State.TIME_WAIT): (
+        "skipped-time-wait", "the side that sent the first FIN does not go straight to CLOSED: "
+        "after the last ACK it waits in TIME-WAIT for 2MSL (rfc 240 s, Linux 60 s)"),
+    (State.TIME_WAIT, State.CLOSED): (
+        "time-wait-wrong-side", "only the side that sent the first FIN waits in TIME-WAIT; the "
+        "other goes from LAST-ACK to CLOSED when its FIN is acknowledged"),
+    (State.FIN_WAIT_1, State.CLOSE_WAIT): (
+        "fin-wait-vs-close-wait", "FIN-WAIT is the state of the side that sent the FIN; the side "
+        "that received it enters CLOSE-WAIT"),
+    (State.FIN_WAIT_2, State.CLOSE_WAIT): (
+        "fin-wait-vs-close-wait", "FIN-WAIT is the state of the side that sent the FIN; the side "
+        "that received it enters CLOSE-WAIT"),
+    (State.CLOSE_WAIT, State.FIN_WAIT_1): (
+        "fin-wait-vs-close-wait", "the side that sent the FIN is in FIN-WAIT-1 until it is "
+        "acknowledged; CLOSE-WAIT is the receiver's state"),
+    (State.CLOSE_WAIT, State.FIN_WAIT_2): (
+        "fin-wait-vs-close-wait", "the side that sent the FIN is in FIN-WAIT-2 once it is "
+        "acknowledged; CLOSE-WAIT is the receiver's state"),
+    (State.FIN_WAIT_2, State.FIN_WAIT_1): (
+        "fin-not-yet-acked", "its FIN has not been acknowledged yet: still FIN-WAIT-1"),
+    (State.FIN_WAIT_1, State.FIN_WAIT_2): (
+        "fin-already-acked", "its FIN has been acknowledged: FIN-WAIT-2, waiting for the peer's FIN"),
+    (State.ESTABLISHED, State.SYN_RECEIVED): (
+        "handshake-not-done", "the server has answered the SYN but not yet received the third "
+        "segment: SYN-RECEIVED"),
+    (State.ESTABLISHED, State.SYN_SENT): (
+        "handshake-not-done", "the client has sent its SYN and waits for the SYN,ACK: SYN-SENT"),
+}
 
 
 def _flags_misconception(answer: Flags, expected: Flags) -> tuple[str, str]:
@@ -525,10 +560,11 @@ _FIELDS = {"seq": "number", "ack": "number", "len": "number", "flags": "flags",
 
 
 def practice(sim, blanks, intro: str = "", numbers: str = "absolute") -> Exercise:
-    """A short practice on any simulation: ``blanks`` is a list of (field, segment number),
+    """A short practice on a simulation or a trace (a capture too): ``blanks`` is a list of
+    (field, segment number),
     field one of seq, ack, len, flags, client_state, server_state; the key comes from the
     trace, and wrong numbers get the same diagnosis as homework."""
-    trace = sim.trace
+    trace = getattr(sim, "trace", sim)
     shown = trace.relative() if numbers == "relative" else trace
     qs = []
     for field_name, i in blanks:
@@ -543,7 +579,7 @@ def practice(sim, blanks, intro: str = "", numbers: str = "absolute") -> Exercis
         elif field_name.endswith("_state"):
             value = str(value)
         what = {"seq": "sequence number", "ack": "acknowledgement number", "len": "payload length",
-                "flags": "flags (like 'SYN,ACK')", "client_state": "client's state after it",
+                "flags": "flags (as text, in quotes)", "client_state": "client's state after it",
                 "server_state": "server's state after it"}[field_name]
         qs.append(Question(f"{field_name}_{i}", f"segment {i} ({seg.sender} → {seg.receiver}): "
                            f"the {what}", value, _FIELDS[field_name], i, field_name))

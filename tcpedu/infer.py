@@ -23,9 +23,11 @@ _WIDE = 2**30        # windows are not modelled here: accept whatever the captur
 _WHY_RST = ("RST instead of FIN: the application closed with received data unread "
             "(RFC 9293 §3.6), or aborted with SO_LINGER {1, 0}")
 _WHY_RST_CLOSED = "RST from a side with no connection: the segment it answers found no socket"
-_WHY_MERGED = ("this FIN also carries the ACK of the peer's FIN: a delayed ACK merged with the FIN "
-               "(a three-way close, as Linux does); the rfc profile would have sent the ACK at once")
+_WHY_MERGED = ("FIN carries the delayed ACK of the peer's FIN: a three-way close, as Linux "
+               "does; the rfc profile would have sent the ACK at once")
 _WHY_NO_SYN = "no SYN captured: states assume the connection was ESTABLISHED before the capture began"
+_WHY_SILENT = ("no answer from the server in this capture: the SYN was dropped (e.g. its accept "
+               "queue was full) or lost before it arrived")
 
 
 class _Side:
@@ -35,6 +37,7 @@ class _Side:
         self.owes_ack = False       # the model would have sent an ACK the capture has not shown
         self.owes_rst = False       # the model answered the last arrival with a RST
         self.syn_sent = False
+        self.silent = False         # never sent anything in the capture: it took nothing in
 
 
 def infer_states(trace: Trace, profile: str = "linux") -> Trace:
@@ -63,8 +66,11 @@ def infer_states(trace: Trace, profile: str = "linux") -> Trace:
             # its FIN came from close(), not shutdown(): only now does the capture tell
             b.ep.orphan = b.ep.rd_shut = True
         sent_state = a.ep.state             # the sender's state after sending
-        delivered = seg.replace(window=_WIDE)
-        out = b.ep.segment_arrives(delivered, t)
+        if b.silent:
+            notes.append(_WHY_SILENT)
+            out = Output()
+        else:
+            out = b.ep.segment_arrives(seg.replace(window=_WIDE), t)
         _record(b, out, t, events)
         if Flags.ACK in seg.flags:
             a.owes_ack = False
@@ -105,7 +111,10 @@ def _start(segs: list[Segment], prof, events: list[TraceEvent]) -> tuple[dict[st
         first_reply = next((s for s in segs if s.sender == "server"), None)
         if first_server_syn is not None and Flags.ACK not in first_server_syn.flags:
             _record(server, server.ep.open_active(first_server_syn.time or t0), t0, events)
-        elif first_reply is None or Flags.RST not in first_reply.flags:
+        elif first_reply is None:
+            _record(server, server.ep.open_passive(t0), t0, events)
+            server.silent = True            # listening (presumably) but it never answered
+        elif Flags.RST not in first_reply.flags:
             _record(server, server.ep.open_passive(t0), t0, events)
         # else: the server's first answer is a RST: nothing listened there (it stays CLOSED)
         return sides, False

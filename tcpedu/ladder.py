@@ -216,10 +216,17 @@ def segment_labels(trace, numbers: str = "absolute", symbolic: bool = False, hid
     return labels
 
 
-def _tags(s: Segment, lost: bool = False) -> str:
-    """The words under an arrow: retransmission, lost, and the simulator's note."""
+def _tags(s: Segment, lost: bool = False, short: bool = False) -> str:
+    """The words under an arrow: retransmission, lost, and the segment's note (``short``: each
+    note cut to its first clause, as the picture has room for; the full text is in the table)."""
     words = (["retransmission"] if s.retransmission else []) + (["lost"] if lost and s.lost else [])
-    return "; ".join(words + ([s.note] if s.note else []))
+    notes = [(_first_clause(s.note) if short else s.note)] if s.note else []
+    return "; ".join(words + notes)
+
+
+def _first_clause(note: str, width: int = 48) -> str:
+    head = note.replace(";", ":").split(":", 1)[0].strip()
+    return head if len(head) <= width else head[:width - 1].rstrip() + "…"
 
 
 def _injected(s: Segment) -> bool:
@@ -1454,7 +1461,7 @@ class _Drawer:
                 angle += 180
             a = math.radians(angle)
             nx, ny = -math.sin(a), -math.cos(a)          # "up" from the text, in y-down units
-            tags = _tags(s, lost=True)
+            tags = _tags(s, lost=True, short=True)
             lsize, tsize = self.fs("label"), self.fs("tag")
             lwid = _text_width(self.labels[i], FONT["label"]) * (1.08 if bold else 1.0)
             twid = _text_width(tags, FONT["tag"]) if tags else 0

@@ -167,3 +167,33 @@ def test_practice_on_any_scenario_uses_the_trace_as_key():
     assert rel.answers() == {"ack_2": 1}
     with pytest.raises(ValueError, match="segment 99"):
         E.practice(sim, [("ack", 99)])
+
+
+def test_practice_tables_show_the_numbers_asked_for_and_work_on_captures():
+    import os
+
+    import tcpedu
+
+    sim = tcpedu.scenarios.handshake(profile="rfc", client_isn=4000, server_isn=9000)
+    rel = E.practice(sim, [("ack", 3)], numbers="relative")
+    assert ">4000<" not in rel.table() and ">0<" in rel.table()      # relative numbers shown
+    cap = tcpedu.read_pcap(os.path.join(os.path.dirname(__file__), "data", "handshake.pcap"))
+    ex = E.practice(cap, [("ack", 2), ("flags", 2)], numbers="relative")
+    assert ex.answers() == {"ack_2": 1, "flags_2": "SYN,ACK"}
+    assert "SYN,ACK" not in ex.question("flags_2").prompt              # the prompt gives nothing away
+
+
+@pytest.mark.parametrize("answer, expected, name", [
+    ("CLOSED", "TIME-WAIT", "skipped-time-wait"), ("TIME-WAIT", "CLOSED", "time-wait-wrong-side"),
+    ("FIN-WAIT-1", "CLOSE-WAIT", "fin-wait-vs-close-wait"),
+    ("ESTABLISHED", "SYN-RECEIVED", "handshake-not-done"),
+])
+def test_state_mix_ups_are_named(answer, expected, name):
+    import tcpedu
+
+    sim = tcpedu.scenarios.four_way_close(profile="rfc", client_isn=1, server_isn=2, pause=0.1)
+    col = {"TIME-WAIT": ("client_state", 7), "CLOSED": ("server_state", 7),
+           "CLOSE-WAIT": ("server_state", 4), "SYN-RECEIVED": ("server_state", 1)}[expected]
+    ex = E.practice(sim, [col])
+    assert ex.answers()[f"{col[0]}_{col[1]}"] == expected
+    assert verdict(ex, **{f"{col[0]}_{col[1]}": answer}).misconception == name

@@ -37,7 +37,7 @@ def test_inferred_states_of_a_kernel_capture_equal_the_simulated_ones(name):
 def test_a_three_way_close_is_marked_under_the_rfc_profile_only():
     capture = read_pcap(os.path.join(DATA, "three_way_close.pcap"), profile=None)
     rfc, linux = infer_states(capture, "rfc"), infer_states(capture, "linux")
-    merged = [s for s in rfc if "delayed ACK merged" in s.note]
+    merged = [s for s in rfc if "carries the delayed ACK" in s.note]
     assert len(merged) == 1 and merged[0].sender == "server" and merged[0].flags.tcpdump() == "F."
     assert not any(s.note for s in linux)
     assert (rfc[-1].client_state, rfc[-1].server_state) == (State.TIME_WAIT, State.CLOSED)
@@ -76,3 +76,11 @@ def test_read_pcap_infers_states_by_default():
     assert (trace[-1].client_state, trace[-1].server_state) == (State.TIME_WAIT, State.CLOSED)
     raw = read_pcap(os.path.join(DATA, "half_close_server_data.pcap"), profile=None)
     assert raw[-1].client_state is None and not raw.events
+
+
+def test_a_syn_the_server_never_answered_leaves_it_listening():
+    trace = read_pcap(os.path.join(DATA, "backlog_overflow.pcap"), connection=2)
+    assert all(s.server_state is State.LISTEN for s in trace)
+    assert all("no answer from the server" in s.note for s in trace)
+    assert [round(s.time) for s in trace] == [0, 1, 2, 3]               # the SYN retransmissions
+    assert sum(s.retransmission for s in trace) == 3
