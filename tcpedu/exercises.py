@@ -31,6 +31,7 @@ from .machine import State
 from .segment import SEQ_SPACE, Flags, Segment, seq_add
 
 WRAP_CHANCE = 0.3           # how often an ISN is drawn just below 2**32
+TABLE_HIDDEN = ("table",)   # Exercise.hide value: show no trace at all, only the questions
 
 
 def student_seed(secret: str | bytes, student_id: str, exercise: str) -> int:
@@ -142,7 +143,8 @@ class Exercise:
 
     def _repr_html_(self) -> str:
         qs = "".join(f"<li><code>{q.qid}</code>: {html.escape(q.prompt)}</li>" for q in self.questions)
-        return f"<p>{html.escape(self.intro)}</p>{self.table()}<ol>{qs}</ol>"
+        table = "" if self.hide == TABLE_HIDDEN else self.table()
+        return f"<p>{html.escape(self.intro)}</p>{table}<ol>{qs}</ol>"
 
 
 @dataclass
@@ -264,13 +266,16 @@ def _number_misconception(ex: Exercise, q: Question, answer: int) -> tuple[str, 
         return say("wrap") if answer % SEQ_SPACE == expected else ("", "a sequence number is never negative")
     # the other numbering (relative vs absolute) of the same value
     base = trace.isn.get(seg.receiver if q.field == "ack" else seg.sender)
+    if q.field == "ack" and Flags.ACK in seg.flags and answer == 1:
+        name, text = say("ack-flag-vs-number")
+        if not relative:
+            text += " (If you meant a relative number: this exercise uses absolute ones.)"
+        return name, text
     if base is not None:
         other = (expected + base) % SEQ_SPACE if relative else (expected - base) % SEQ_SPACE
         if answer == other and other != expected:
             return say("relative-absolute")
     if q.field == "ack" and Flags.ACK in seg.flags:
-        if answer == 1:
-            return say("ack-flag-vs-number")
         if answer == _show(ex, seg.seq, seg.sender):
             return say("seq-for-ack")
         acked = _segment_acked(trace, seg)
@@ -404,7 +409,8 @@ def handshake_numbers(params: dict) -> Exercise:
     intro = (f"Client ISN = {params['client_isn']}, server ISN = {params['server_isn']}. The client "
              f"sends {params['request']} bytes, the server answers with {params['response']} "
              f"(profile {profile!r}).")
-    return Exercise("handshake_numbers", params, sim, qs, intro=intro)
+    # every seq/ack is blank: each one could be read off its neighbours otherwise
+    return Exercise("handshake_numbers", params, sim, qs, hide=("seq", "ack"), intro=intro)
 
 
 def _draw_close(rng: random.Random) -> dict:
@@ -454,7 +460,7 @@ def close_numbers(params: dict) -> Exercise:
              f"{closer} half-closes first; the other side then sends {params['data']} bytes and "
              f"closes" + ("; the first FIN is lost once" if params["lose_first_fin"] else "")
              + f" (profile {profile!r}).")
-    return Exercise("close_numbers", params, sim, qs, intro=intro)
+    return Exercise("close_numbers", params, sim, qs, hide=("seq", "ack"), intro=intro)
 
 
 def _draw_states(rng: random.Random) -> dict:
@@ -490,12 +496,13 @@ def states_and_timers(params: dict) -> Exercise:
     asked = t.segments[first - 1]
     entered = [e.time for e in t.events if e.kind == "state" and e.host == closer
                and e.new is State.TIME_WAIT][-1]
+    sent = closer
     qs = [Question(f"client_state_{first}",
-                   f"the client's state after segment {first} (from the {asked.sender})",
+                   f"the client's state once the {sent}'s first FIN has arrived",
                    str(asked.client_state), "state", first, "client_state",
                    hint="Which side sent the FIN, and what does each side wait for now?"),
           Question(f"server_state_{first}",
-                   f"the server's state after segment {first} (from the {asked.sender})",
+                   "the server's state at that same moment",
                    str(asked.server_state), "state", first, "server_state",
                    hint="The side that received the FIN: its application has not closed yet."),
           Question("close_segments", "how many segments does this close take (retransmissions "
@@ -513,7 +520,8 @@ def states_and_timers(params: dict) -> Exercise:
              f"{'at once' if pause == 0 else f'{pause} s later'}"
              + ("; the last ACK is lost once" if params["lose_final_ack"] else "")
              + f" (profile {profile!r}).")
-    return Exercise("states_and_timers", params, sim, qs, intro=intro)
+    # reason from the description: the trace itself would show every answer
+    return Exercise("states_and_timers", params, sim, qs, hide=TABLE_HIDDEN, intro=intro)
 
 
 # kind -> (draw the parameters from a random generator, build the exercise from them)
@@ -559,10 +567,24 @@ _FIELDS = {"seq": "number", "ack": "number", "len": "number", "flags": "flags",
            "client_state": "state", "server_state": "state"}
 
 
-def practice(sim, blanks, intro: str = "", numbers: str = "absolute") -> Exercise:
+_FIELD_HINTS = {
+    "seq": "A side's seq is its previous seq plus what that segment carried: its data bytes, "
+           "plus one for a SYN or a FIN, nothing for a pure ACK.",
+    "ack": "The ack is the next number this side expects: the other side's last seq plus what "
+           "that segment carried (data bytes, +1 for SYN or FIN).",
+    "len": "The payload length: the data bytes only; flags carry none.",
+    "flags": "After the very first SYN every segment carries ACK; which other flag does this "
+             "one need?",
+    "client_state": "Which segment did the client just send or receive, and what is it waiting for?",
+    "server_state": "Which segment did the server just send or receive, and what is it waiting for?",
+}
+
+
+def practice(sim, blanks, intro: str = "", numbers: str = "absolute", hide=()) -> Exercise:
     """A short practice on a simulation or a trace (a capture too): ``blanks`` is a list of
     (field, segment number),
-    field one of seq, ack, len, flags, client_state, server_state; the key comes from the
+    field one of seq, ack, len, flags, client_state, server_state (``hide`` blanks whole
+    columns too, so no answer can be read off a neighbour); the key comes from the
     trace, and wrong numbers get the same diagnosis as homework."""
     trace = getattr(sim, "trace", sim)
     shown = trace.relative() if numbers == "relative" else trace
@@ -582,5 +604,9 @@ def practice(sim, blanks, intro: str = "", numbers: str = "absolute") -> Exercis
                 "flags": "flags (as text, in quotes)", "client_state": "client's state after it",
                 "server_state": "server's state after it"}[field_name]
         qs.append(Question(f"{field_name}_{i}", f"segment {i} ({seg.sender} → {seg.receiver}): "
-                           f"the {what}", value, _FIELDS[field_name], i, field_name))
-    return Exercise("practice", {"numbers": numbers}, sim, qs, intro=intro)
+                           f"the {what}", value, _FIELDS[field_name], i, field_name,
+                           hint=_FIELD_HINTS[field_name]))
+    bad = set(hide) - set(_FIELDS)
+    if bad:
+        raise ValueError(f"hide takes fields from {sorted(_FIELDS)}, not {sorted(bad)}")
+    return Exercise("practice", {"numbers": numbers}, sim, qs, hide=tuple(hide), intro=intro)
