@@ -15,6 +15,7 @@ ConnectionRefusedError, TimeoutError, OSError with an errno).
 from __future__ import annotations
 
 import errno
+import os
 
 from .machine import (
     Event,
@@ -294,7 +295,8 @@ class Endpoint:
             raise TypeError(f"a bytes-like object is required, not {type(data).__name__!r}")
         self._raise_pending_error()
         if self.wr_shut or self._fin_pending or self._fin_seq is not None:
-            raise BrokenPipeError(errno.EPIPE, f"Broken pipe: sending was shut down (state {self.state})")
+            why = "the connection was reset" if self.reset else "sending was shut down"
+            raise BrokenPipeError(errno.EPIPE, f"Broken pipe: {why} (state {self.state})")
         st = self.state
         if st is State.LISTEN:
             self._fire(Event.SEND)           # Figure 5: LISTEN --SEND / snd SYN--> SYN-SENT
@@ -428,7 +430,7 @@ class Endpoint:
             exc, code, text = self.error
             self.error = None
             self.wr_shut = True
-            raise exc(code, f"{text} (state {self.state})")
+            raise exc(code, f"{os.strerror(code)} ({text}; state {self.state})")
 
     # ------------------------------------------------------------------ timers
     def timer_expired(self, name: str, now: float) -> Output:

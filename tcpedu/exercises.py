@@ -246,6 +246,9 @@ MISCONCEPTIONS = {
     "plus-one-for-ack": "Only SYN and FIN take a sequence number: a pure ACK takes none, and data "
                         "takes exactly its length, with no extra +1.",
     "peer-numbers": "That is the other side's sequence space: each side numbers its own bytes.",
+    "forgot-data": "The data this side sent in between used sequence numbers too: count them "
+                   "(after a half-close, the passive side's FIN is not at v + 1 if it sent data).",
+    "last-byte": "The ack names the *next* byte expected, one past the last byte received.",
 }
 
 
@@ -285,9 +288,15 @@ def _number_misconception(ex: Exercise, q: Question, answer: int) -> tuple[str, 
                 return say("syn-fin-one-number")
             if not takes_number and answer == (expected + 1) % SEQ_SPACE:
                 return say("plus-one-for-ack")
+            if acked.len and answer == (expected - 1) % SEQ_SPACE:
+                return say("last-byte")
             if acked.len > 1 and answer == _show(ex, seq_add(acked.seq, 1), acked.sender):
                 return say("counted-segments")
     if q.field == "seq":
+        prev = _previous_from(trace, seg)
+        if prev is not None and prev.len and answer in (_show(ex, prev.seq, prev.sender),
+                                                        (_show(ex, prev.seq, prev.sender) + 1) % SEQ_SPACE):
+            return say("forgot-data")               # w = v or v + 1: the data in between forgotten
         if answer == (expected + 1) % SEQ_SPACE:
             before = _previous_from(trace, seg, any_length=True)
             if before is not None and not before.flags & (Flags.SYN | Flags.FIN):

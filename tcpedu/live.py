@@ -335,9 +335,11 @@ class LabRun:
         return "\n".join(lines)
 
 
-def lab(steps, profile: str = "linux", settle: float = 0.01, capture: bool = True) -> LabRun:
+def lab(steps, profile: str = "linux", settle: float = 0.05, capture: bool = True) -> LabRun:
     """Run ``steps`` on the engine and on real loopback sockets; compare call by call.
 
+    Steps are ``settle`` seconds apart (50 ms: longer than Linux's ~40 ms delayed ACK, so the
+    states sampled do not depend on a timer's race).
     Kernel states come from /proc/net/tcp (Linux only: elsewhere the kernel column says
     "unknown" and ``platform_note`` explains); segments are captured too when this
     process may run tcpdump (root).

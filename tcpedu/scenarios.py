@@ -161,6 +161,27 @@ def three_way_close(profile="linux", client_isn=None, server_isn=None, latency=0
 
 
 @_scenario
+def request_response(profile="linux", client_isn=None, server_isn=None, latency=0.01, seed=0,
+                     rounds=3, request=100, response=200, think=0.0):
+    """``rounds`` requests and responses: quick ACKs at first, then ACKs ride on the replies.
+
+    Linux acknowledges the first data at once (quick-ACK mode); once the
+    server answers within the ACK timeout, the connection is in "pingpong"
+    mode and ACKs wait for the reply.  ``think`` is the server's time to answer.
+    """
+    sim = _connected(profile, latency, client_isn, server_isn, seed)
+    for _ in range(rounds):
+        sim.client.send(b"q" * request)
+        sim.wait(latency + 0.001 + think)
+        sim.server.recv()
+        sim.server.send(b"r" * response)
+        sim.wait(latency + 0.001)
+        sim.client.recv()
+    sim.wait(0.25)
+    return sim
+
+
+@_scenario
 def half_close(profile="rfc", client_isn=None, server_isn=None, latency=0.01, seed=0,
                closer="client", data=100, until_closed=True):
     """Half-close (半关闭): shutdown(SHUT_WR), then the peer still sends ``data`` bytes.

@@ -91,6 +91,9 @@ class Socket:
 
     def send(self, data: bytes) -> int:
         """Queue ``data`` for sending; returns its length, as ``socket.send`` does."""
+        if self.remote is None:
+            raise OSError(errno.ENOTCONN, "Transport endpoint is not connected: a listening "
+                          "socket does not send (accept a connection first)")
         self._call("send", lambda now: self.endpoint.send(data, now),
                    detail=f"{len(data)} bytes" if isinstance(data, (bytes, bytearray)) else "")
         return len(data)
@@ -182,7 +185,7 @@ class Host:
         self.address = address
         self.listener: Socket | None = None
         self.backlog = 0
-        self.accept_queue: list[Socket] = []
+        self._pending: list[Socket] = []     # connections the listener made, not yet accepted
         self.sockets: list[Socket] = []
         self._conns: dict[tuple[int, str, int], Socket] = {}   # (lport, peer, pport)
         self._current: Socket | None = None
@@ -216,14 +219,27 @@ class Host:
         if sock is None:
             raise OSError(errno.ENOTCONN, f"Transport endpoint is not connected: {self.name} has "
                           "no socket yet (call listen() or connect() first)")
-        if sock in self.accept_queue:
-            self.accept_queue.remove(sock)
+        if sock in self._pending:
+            self._pending.remove(sock)
             sock.accepted = True
         return sock
 
     @property
+    def syn_queue(self) -> list[Socket]:
+        """Half-open connections (SYN-RECEIVED) the listener holds: the SYN queue (半连接队列)."""
+        return [s for s in self._pending if s.state is State.SYN_RECEIVED]
+
+    @property
+    def accept_queue(self) -> list[Socket]:
+        """Established connections waiting for accept(): the accept queue (全连接队列)."""
+        return [s for s in self._pending if s.state not in (State.SYN_RECEIVED, State.LISTEN)]
+
+    @property
     def state(self) -> State:
-        """The RFC state of the host's current connection (LISTEN if only listening)."""
+        """The RFC state of the host's current connection (LISTEN if only listening;
+        CLOSED once the host has crashed: it holds no connection any more)."""
+        if self.down:
+            return State.CLOSED
         sock = self._current or self.listener
         return sock.state if sock else State.CLOSED
 
@@ -297,7 +313,7 @@ class Host:
             raise OSError(errno.EINVAL, f"Invalid argument: {self.name} is not listening")
         for sock in self.accept_queue:
             if sock.state is not State.SYN_RECEIVED:
-                self.accept_queue.remove(sock)
+                self._pending.remove(sock)
                 sock.accepted = True
                 self.sim._event(self.name, "call", "accept()", f"from {sock.remote[0]}")
                 if self._current is None or self._current.closed:
@@ -376,8 +392,8 @@ class Host:
 
     def _discard(self, sock: Socket) -> None:
         self._conns.pop((sock.local_port, *sock.remote), None)
-        if sock in self.accept_queue:
-            self.accept_queue.remove(sock)
+        if sock in self._pending:
+            self._pending.remove(sock)
         if self._current is sock:
             self._current = None
 
@@ -385,7 +401,7 @@ class Host:
         extra = self.sim.profile.accept_queue_extra
         if self.sim.profile.name != "linux":
             return False
-        queued = sum(1 for s in self.accept_queue if s.state is not State.SYN_RECEIVED)
+        queued = len(self.accept_queue)
         return queued >= self.backlog + extra
 
     def _spawn(self, seg: Segment) -> Socket:
@@ -395,7 +411,7 @@ class Host:
         sock = Socket(self, ep, seg.dport, (seg.sender, seg.sport))
         self._conns[(seg.dport, seg.sender, seg.sport)] = sock
         self.sockets.append(sock)
-        self.accept_queue.append(sock)
+        self._pending.append(sock)
         cur = self._current
         if cur is None or cur.closed or cur.state in (State.CLOSED, State.LISTEN):
             self._current = sock
@@ -558,6 +574,8 @@ class Simulation:
 
     def _state_of(self, host: str, lport: int, peer: str, pport: int) -> State:
         h = self.hosts[host]
+        if h.down:
+            return State.CLOSED
         sock = h._conns.get((lport, peer, pport))
         if sock is not None:
             return sock.endpoint.state

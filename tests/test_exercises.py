@@ -204,3 +204,17 @@ def test_state_mix_ups_are_named(answer, expected, name):
     ex = E.practice(sim, [col])
     assert ex.answers()[f"{col[0]}_{col[1]}"] == expected
     assert verdict(ex, **{f"{col[0]}_{col[1]}": answer}).misconception == name
+
+
+@pytest.mark.parametrize("blank, answer, name", [
+    (("seq", 8), 9001, "forgot-data"), (("seq", 8), 9002, "forgot-data"),   # w = v, w = v + 1
+    (("ack", 7), 9250, "last-byte"),
+])
+def test_half_close_mistakes_are_named(blank, answer, name):
+    from tcpedu import scenarios
+
+    sim = scenarios.half_close(profile="rfc", client_isn=3000, server_isn=9000, data=250)
+    ex = E.practice(sim, [blank])
+    qid = f"{blank[0]}_{blank[1]}"
+    assert ex.answers()[qid] == 9251
+    assert verdict(ex, **{qid: answer}).misconception == name
