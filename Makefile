@@ -11,11 +11,18 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+# playwright (the "ui" extra) drives Chromium in tests/ui/: installed only where Chromium
+# is (apt-get install chromium; .ci/run does), since without it the browser test skips
+CHROMIUM := $(or $(TCPEDU_CHROMIUM),$(wildcard /usr/bin/chromium),$(shell command -v chromium 2>/dev/null))
+comma    := ,
+EXTRAS   := test$(if $(CHROMIUM),$(comma)ui,)
+STAMP    := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
 	touch $@
 
-setup: $(VENV)/.installed
+setup: $(STAMP)
 
 # Jupyter refuses to run as root unless told (containers, CI machines)
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)

@@ -1,0 +1,246 @@
+"""The course in a real browser: JupyterLab in headless Chromium, driven by playwright.
+
+One test, end to end, as a student uses it: a JupyterLab server (started here, on a
+free port with a random token, in a temporary copy of ``tests/ui/ui_demo.ipynb``),
+Debian's Chromium (``apt-get install chromium``; playwright's own browser download is
+never used), Run → Run All Cells from the menu, then
+
+* the ladder stepper: Play reveals the segments one by one (caption ``k / 6`` and a
+  different ladder picture: the shown ``<img>`` changes, its PNG bytes differ), and the
+  step box moves every linked part back to another frame — all in the browser;
+* the answer form: a right answer (``1000 + 1``, arithmetic) and a wrong one, Check,
+  and ✅ / ❌ appear with the misconception's text, computed by the kernel.
+
+Screenshots go to ``tests/ui/artifacts/`` (gitignored): ``ui_demo.png`` at the end,
+``ui_demo-failure.png`` if something went wrong.  Skips, saying why, without
+playwright or Chromium; ``.ci/run`` installs both, so CI runs it.  About 15-25 s.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.ui
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')")
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+NOTEBOOK = HERE / "ui_demo.ipynb"
+ARTIFACTS = HERE / "artifacts"
+CHROMIUM = os.environ.get("TCPEDU_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-dev-shm-usage", "--disable-default-apps", "--disable-extensions",
+    "--no-default-browser-check", "--metrics-recording-only", "--mute-audio",
+]
+SERVER_START = 60       # s: JupyterLab answering
+TIMEOUT = 30_000        # ms: any single wait in the page
+
+
+@pytest.fixture
+def chromium() -> str:
+    """Debian's Chromium (never a browser downloaded by playwright)."""
+    path = CHROMIUM if os.path.isfile(CHROMIUM) else shutil.which("chromium")
+    if not path:
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium; .ci/run installs it)")
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str, token: str, timeout: float = 2) -> dict | list:
+    req = urllib.request.Request(url, headers={"Authorization": f"token {token}"})
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        return json.loads(r.read() or b"null")
+
+
+@pytest.fixture
+def lab(tmp_path):
+    """A JupyterLab server over a temporary copy of the UI notebook; stopped afterwards."""
+    work = tmp_path / "nb"
+    work.mkdir()
+    shutil.copy(NOTEBOOK, work / NOTEBOOK.name)
+    port, token = _free_port(), secrets.token_hex(16)
+    jupyter = tmp_path / "jupyter"
+    env = dict(os.environ,
+               JUPYTER_CONFIG_DIR=str(jupyter / "config"),     # no user config, fresh state
+               JUPYTER_RUNTIME_DIR=str(jupyter / "runtime"),
+               JUPYTER_DATA_DIR=str(jupyter / "data"),
+               IPYTHONDIR=str(jupyter / "ipython"),
+               MPLBACKEND="Agg",
+               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+               PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
+    cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}",
+           "--ServerApp.ip=127.0.0.1", "--ServerApp.port_retries=0",
+           f"--ServerApp.token={token}", "--allow-root", f"--notebook-dir={work}",
+           f"--LabApp.workspaces_dir={jupyter / 'workspaces'}",
+           f"--LabApp.user_settings_dir={jupyter / 'settings'}",
+           # the network is closed: no news, update checks or PyPI extension manager
+           "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+           "--LabApp.extension_manager=readonly"]
+    # no "get notified about Jupyter news?" toast over the page
+    news = jupyter / "settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    news.parent.mkdir(parents=True)
+    news.write_text(json.dumps({"fetchNews": "false"}))
+    log = (tmp_path / "jupyter.log").open("w+")
+    proc = subprocess.Popen(cmd, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + SERVER_START
+        while True:
+            if proc.poll() is not None:
+                log.seek(0)
+                pytest.fail(f"jupyter lab exited with {proc.returncode}:\n{log.read()[-3000:]}")
+            try:
+                _get(f"{base}/api/status", token)
+                break
+            except (OSError, urllib.error.URLError):
+                if time.monotonic() > deadline:
+                    log.seek(0)
+                    pytest.fail(f"jupyter lab did not answer in {SERVER_START} s:\n{log.read()[-3000:]}")
+                time.sleep(0.25)
+        yield {"base": base, "token": token, "dir": work, "log": log}
+    finally:
+        # shut the kernels down through the API, then the server; kill only what is left
+        try:
+            for k in _get(f"{base}/api/kernels", token, timeout=10):
+                req = urllib.request.Request(f"{base}/api/kernels/{k['id']}", method="DELETE",
+                                             headers={"Authorization": f"token {token}"})
+                urllib.request.urlopen(req, timeout=10).close()
+        except (OSError, urllib.error.URLError, ValueError):
+            pass
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+        log.close()
+
+
+def _kernel_idle(lab, timeout: float = 30) -> None:
+    """Wait until the notebook's kernel exists and reports idle (asked of the server's API)."""
+    deadline, kernels = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        try:
+            kernels = _get(f"{lab['base']}/api/kernels", lab["token"], timeout=10)
+        except OSError as exc:          # a busy server (2 cores, xdist): ask again
+            kernels = f"{type(exc).__name__}: {exc}"
+        else:
+            if kernels and all(k["execution_state"] == "idle" for k in kernels):
+                return
+        time.sleep(0.2)
+    pytest.fail(f"the kernel is not idle after {timeout} s: {kernels}")
+
+
+def _png_digest(page, img) -> str:
+    """The bytes behind an <img> (a blob: URL made by the Image widget), as a SHA-256."""
+    return page.evaluate(
+        """async (el) => {
+            const buf = await (await fetch(el.src)).arrayBuffer();
+            const hash = await crypto.subtle.digest('SHA-256', buf);
+            return Array.from(new Uint8Array(hash)).map(b => b.toString(16).padStart(2, '0')).join('');
+        }""", img.element_handle())
+
+
+def test_stepper_plays_and_form_checks_in_jupyterlab(chromium, lab):
+    expect = sync_api.expect
+    expect.set_options(timeout=TIMEOUT)
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "ui_demo-failure.png").unlink(missing_ok=True)
+    with sync_api.sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(lab["dir"].parent / "chromium-profile"), executable_path=chromium, headless=True,
+            args=CHROMIUM_ARGS, viewport={"width": 1400, "height": 1800})
+        page = context.pages[0] if context.pages else context.new_page()
+        page.set_default_timeout(TIMEOUT)
+        try:
+            page.goto(f"{lab['base']}/lab/tree/{NOTEBOOK.name}?token={lab['token']}")
+            panel = page.locator(".jp-NotebookPanel")
+            expect(panel).to_be_visible()
+            expect(panel.locator(".jp-Cell")).to_have_count(3)
+            _kernel_idle(lab)
+
+            # Run → Run All Cells, from the menu bar, as a student would
+            page.locator("#jp-MainMenu .lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+            page.locator(".lm-Menu-content .lm-Menu-itemLabel",
+                         has_text=re.compile(r"^Run All Cells$")).click()
+            stepper = panel.locator(".jp-OutputArea-output", has=page.locator(".widget-play"))
+            form = panel.locator(".tcpedu-form")
+            expect(stepper).to_be_visible()
+            expect(form).to_be_visible()
+            expect(panel.locator(".jp-CodeCell .jp-InputArea-prompt")).to_have_text(["[1]:", "[2]:"])
+            _kernel_idle(lab)
+            # JupyterLab shows tracebacks and warnings alike as stderr outputs: none expected
+            stderr = panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+            assert stderr.count() == 0, stderr.all_inner_texts()
+
+            # the stepper: frame 0, Play, later frames, then the step box back to frame 3
+            caption = stepper.locator(".widget-html", has_text=re.compile(r"\d / 6"))
+            ladder = stepper.locator("img").first
+            expect(caption).to_contain_text("0 / 6")
+            expect(caption).to_contain_text("before the first segment")
+            src0, png0 = ladder.get_attribute("src"), _png_digest(page, ladder)
+            stepper.locator(".widget-play button").first.click()
+            expect(caption).to_contain_text(re.compile(r"\b[1-6] / 6"))
+            expect(caption).to_contain_text("6 / 6")             # played to the end
+            expect(caption).to_contain_text("client → server")   # the last ACK
+            src6, png6 = ladder.get_attribute("src"), _png_digest(page, ladder)
+            assert src6 != src0 and png6 != png0, "Play did not change the ladder picture"
+            step = stepper.locator(".widget-text input")
+            expect(step).to_have_value("6")
+            expect(stepper.locator(".widget-readout")).to_have_text("6")
+            step.fill("3")
+            step.press("Enter")
+            step.press("Tab")
+            expect(caption).to_contain_text("3 / 6")
+            expect(stepper.locator(".widget-readout")).to_have_text("3")
+            png3 = _png_digest(page, ladder)
+            assert png3 not in (png0, png6), "the step box did not switch the ladder frame"
+
+            # the form: a right answer (arithmetic) and a wrong one, then Check
+            def box(qid):
+                label = page.locator("label", has_text=re.compile(f"^{qid}$"))
+                return form.locator(".widget-text", has=label).locator("input")
+
+            box("ack_2").fill("1000 + 1")
+            box("ack_3").fill("5000")
+            form.get_by_role("button", name="Check").click()
+            feedback = form.locator(".tcpedu-feedback")
+            expect(feedback).to_be_visible()
+            expect(feedback.locator("li", has_text="ack_2")).to_contain_text("✅")
+            wrong = feedback.locator("li", has_text="ack_3")
+            expect(wrong).to_contain_text("❌")
+            expect(wrong).to_contain_text("SYN and FIN each take one sequence number")
+            expect(form).to_contain_text("1/2 right")
+            form.scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "ui_demo.png"))
+        except BaseException:
+            page.screenshot(path=str(ARTIFACTS / "ui_demo-failure.png"))
+            lab["log"].seek(0)
+            print("jupyter lab log:\n" + lab["log"].read()[-3000:])
+            raise
+        finally:
+            context.close()
