@@ -5,21 +5,7 @@
     cd notebooks && jupyter nbconvert --to notebook --execute --inplace 00_start_here.ipynb
 """
 
-from pathlib import Path
-
-import nbformat
-
-OUT = Path(__file__).resolve().parent.parent / "00_start_here.ipynb"
-CELLS = []
-
-
-def md(text):
-    CELLS.append(nbformat.v4.new_markdown_cell(text.strip("\n")))
-
-
-def code(text):
-    CELLS.append(nbformat.v4.new_code_cell(text.strip("\n")))
-
+from nbbuild import code, md, write
 
 md("""
 # Start here — TCP connection management, exact and alive
@@ -396,11 +382,4 @@ to predict before it reveals, ends with a practice that checks your numbers at o
 uses the words of the glossary above, in English and in Chinese.
 """)
 
-nb = nbformat.v4.new_notebook()
-nb.cells = CELLS
-for i, cell in enumerate(nb.cells):
-    cell.id = f"c{i:02d}"
-nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
-nb.metadata["language_info"] = {"name": "python"}
-nbformat.write(nb, OUT)
-print(f"wrote {OUT}")
+write("00_start_here")

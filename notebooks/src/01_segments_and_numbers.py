@@ -5,21 +5,7 @@
     cd notebooks && jupyter nbconvert --to notebook --execute --inplace 01_segments_and_numbers.ipynb
 """
 
-from pathlib import Path
-
-import nbformat
-
-OUT = Path(__file__).resolve().parent.parent / "01_segments_and_numbers.ipynb"
-CELLS = []
-
-
-def md(text):
-    CELLS.append(nbformat.v4.new_markdown_cell(text.strip("\n")))
-
-
-def code(text):
-    CELLS.append(nbformat.v4.new_code_cell(text.strip("\n")))
-
+from nbbuild import code, md, write
 
 md("""
 # 01 — Segments and numbers (报文段与序号)
@@ -443,11 +429,4 @@ relative numbers are the same numbers minus the ISN, and the ACK flag only says 
 ack number is valid.
 """)
 
-nb = nbformat.v4.new_notebook()
-nb.cells = CELLS
-for i, cell in enumerate(nb.cells):
-    cell.id = f"c{i:02d}"
-nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
-nb.metadata["language_info"] = {"name": "python"}
-nbformat.write(nb, OUT)
-print(f"wrote {OUT}")
+write("01_segments_and_numbers")

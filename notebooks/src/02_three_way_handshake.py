@@ -5,21 +5,7 @@
     cd notebooks && jupyter nbconvert --to notebook --execute --inplace 02_three_way_handshake.ipynb
 """
 
-from pathlib import Path
-
-import nbformat
-
-OUT = Path(__file__).resolve().parent.parent / "02_three_way_handshake.ipynb"
-CELLS = []
-
-
-def md(text):
-    CELLS.append(nbformat.v4.new_markdown_cell(text.strip("\n")))
-
-
-def code(text):
-    CELLS.append(nbformat.v4.new_code_cell(text.strip("\n")))
-
+from nbbuild import code, md, write
 
 md("""
 # 02 — The three-way handshake (三次握手)
@@ -418,11 +404,4 @@ because only the client can tell a fresh SYN from an old duplicate, and the thir
 is repaired by both sides' timers at once.
 """)
 
-nb = nbformat.v4.new_notebook()
-nb.cells = CELLS
-for i, cell in enumerate(nb.cells):
-    cell.id = f"c{i:02d}"
-nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
-nb.metadata["language_info"] = {"name": "python"}
-nbformat.write(nb, OUT)
-print(f"wrote {OUT}")
+write("02_three_way_handshake")

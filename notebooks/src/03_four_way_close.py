@@ -1,23 +1,6 @@
 """Build notebooks/03_four_way_close.ipynb (run from anywhere; then execute it in place with nbconvert)."""
 
-from pathlib import Path
-
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
-cells = []
-
-
-def md(text: str) -> None:
-    cells.append(new_markdown_cell(text.strip("\n")))
-
-
-def code(text: str, tags: tuple[str, ...] = ()) -> None:
-    cell = new_code_cell(text.strip("\n"))
-    if tags:
-        cell.metadata["tags"] = list(tags)
-    cells.append(cell)
-
+from nbbuild import code, md, write
 
 md("""
 # 03 — The four-way close (四次挥手)
@@ -361,10 +344,4 @@ its application decides when to send its own FIN — and in between, after a hal
 (`shutdown(SHUT_WR)`), it may keep sending, which moves its FIN's seq to w = v + (bytes sent).
 """)
 
-nb = new_notebook(cells=cells, metadata={
-    "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-    "language_info": {"name": "python"},
-})
-out = Path(__file__).resolve().parent.parent / "03_four_way_close.ipynb"
-nbformat.write(nb, out)
-print(f"wrote {out}")
+write("03_four_way_close")

@@ -1,23 +1,6 @@
 """Build notebooks/04_time_wait_and_2msl.ipynb (run from anywhere; then execute it in place: nbconvert)."""
 
-from pathlib import Path
-
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
-cells = []
-
-
-def md(text: str) -> None:
-    cells.append(new_markdown_cell(text.strip("\n")))
-
-
-def code(text: str, tags: tuple[str, ...] = ()) -> None:
-    cell = new_code_cell(text.strip("\n"))
-    if tags:
-        cell.metadata["tags"] = list(tags)
-    cells.append(cell)
-
+from nbbuild import code, md, write
 
 md("""
 # 04 — TIME-WAIT and 2MSL
@@ -426,10 +409,4 @@ segments die out instead of landing, as if they were new data, in the next conne
 the same ports.
 """)
 
-nb = new_notebook(cells=cells, metadata={
-    "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-    "language_info": {"name": "python"},
-})
-out = Path(__file__).resolve().parent.parent / "04_time_wait_and_2msl.ipynb"
-nbformat.write(nb, out)
-print(f"wrote {out}")
+write("04_time_wait_and_2msl")

@@ -1,23 +1,6 @@
 """Build notebooks/05_state_machine.ipynb (run from anywhere; then execute it in place with nbconvert)."""
 
-from pathlib import Path
-
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
-cells = []
-
-
-def md(text: str) -> None:
-    cells.append(new_markdown_cell(text.strip("\n")))
-
-
-def code(text: str, tags: tuple[str, ...] = ()) -> None:
-    cell = new_code_cell(text.strip("\n"))
-    if tags:
-        cell.metadata["tags"] = list(tags)
-    cells.append(cell)
-
+from nbbuild import code, md, write
 
 md("""
 # 05 — The state machine (状态机)
@@ -374,10 +357,4 @@ close (both sides through CLOSING to TIME-WAIT) use the rarer arrows, and resets
 timeouts add the arrows Figure 5 leaves out, most of them leading straight to CLOSED.
 """)
 
-nb = new_notebook(cells=cells, metadata={
-    "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-    "language_info": {"name": "python"},
-})
-out = Path(__file__).resolve().parent.parent / "05_state_machine.ipynb"
-nbformat.write(nb, out)
-print(f"wrote {out}")
+write("05_state_machine")

@@ -4,22 +4,7 @@ Run:  python notebooks/src/07_close_shutdown_rst.py
 then execute the notebook in place with nbconvert (outputs are committed).
 """
 
-from pathlib import Path
-
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
-NAME = "07_close_shutdown_rst"
-CELLS: list[tuple[str, str]] = []
-
-
-def md(text: str) -> None:
-    CELLS.append(("md", text))
-
-
-def code(text: str) -> None:
-    CELLS.append(("code", text))
-
+from nbbuild import code, md, write
 
 md("""
 # 07 — close(), shutdown() and RST (复位)
@@ -444,20 +429,4 @@ sockets closed by the kernel, exactly as if it had called `close()`.
 """)
 
 
-def build() -> Path:
-    nb = new_notebook(metadata={
-        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-    })
-    for i, (kind, text) in enumerate(CELLS):
-        make = new_markdown_cell if kind == "md" else new_code_cell
-        cell = make(text.strip("\n"))
-        cell.id = f"nb{NAME[:2]}-{i:02d}"
-        nb.cells.append(cell)
-    path = Path(__file__).resolve().parents[1] / f"{NAME}.ipynb"
-    nbformat.write(nb, path)
-    return path
-
-
-if __name__ == "__main__":
-    print(build())
+write("07_close_shutdown_rst")

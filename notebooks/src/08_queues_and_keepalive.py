@@ -4,22 +4,7 @@ Run:  python notebooks/src/08_queues_and_keepalive.py
 then execute the notebook in place with nbconvert (outputs are committed).
 """
 
-from pathlib import Path
-
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
-NAME = "08_queues_and_keepalive"
-CELLS: list[tuple[str, str]] = []
-
-
-def md(text: str) -> None:
-    CELLS.append(("md", text))
-
-
-def code(text: str) -> None:
-    CELLS.append(("code", text))
-
+from nbbuild import code, md, write
 
 md("""
 # 08 — The listen queues (半连接队列, 全连接队列) and keepalive (保活)
@@ -440,20 +425,4 @@ The defaults are 7200 s of idleness, then 9 probes 75 s apart — seconds, not m
 """)
 
 
-def build() -> Path:
-    nb = new_notebook(metadata={
-        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-    })
-    for i, (kind, text) in enumerate(CELLS):
-        make = new_markdown_cell if kind == "md" else new_code_cell
-        cell = make(text.strip("\n"))
-        cell.id = f"nb{NAME[:2]}-{i:02d}"
-        nb.cells.append(cell)
-    path = Path(__file__).resolve().parents[1] / f"{NAME}.ipynb"
-    nbformat.write(nb, path)
-    return path
-
-
-if __name__ == "__main__":
-    print(build())
+write("08_queues_and_keepalive")

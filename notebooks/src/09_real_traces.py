@@ -1,20 +1,6 @@
 """Build notebooks/09_real_traces.ipynb (run from anywhere; then execute it in place with nbconvert)."""
 
-from pathlib import Path
-
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
-cells = []
-
-
-def md(text: str) -> None:
-    cells.append(new_markdown_cell(text.strip("\n")))
-
-
-def code(text: str) -> None:
-    cells.append(new_code_cell(text.strip("\n")))
-
+from nbbuild import code, md, write
 
 md("""
 # 09 — Real traces: captures and this machine's kernel (抓包与内核)
@@ -456,12 +442,4 @@ runs the same calls on this machine's kernel, with its states read from `/proc/n
 its segments captured too when you are root.
 """)
 
-nb = new_notebook(cells=cells, metadata={
-    "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-    "language_info": {"name": "python"},
-})
-for i, cell in enumerate(nb.cells):
-    cell["id"] = f"rt{i:02d}"
-out = Path(__file__).resolve().parent.parent / "09_real_traces.ipynb"
-nbformat.write(nb, out)
-print("wrote", out)
+write("09_real_traces")

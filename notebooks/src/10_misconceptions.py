@@ -1,19 +1,6 @@
 """Build notebooks/10_misconceptions.ipynb (run from anywhere; then execute it in place with nbconvert)."""
 
-from pathlib import Path
-
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
-cells = []
-
-
-def md(text: str) -> None:
-    cells.append(new_markdown_cell(text.strip("\n")))
-
-
-def code(text: str) -> None:
-    cells.append(new_code_cell(text.strip("\n")))
+from nbbuild import code, md, write
 
 
 def item(title: str, claim: str, question: str, answer: str) -> None:
@@ -468,12 +455,4 @@ four segments in the textbook, often three on Linux, and a single RST when data 
 keepalive probes come 75 seconds apart after two hours of silence.
 """)
 
-nb = new_notebook(cells=cells, metadata={
-    "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-    "language_info": {"name": "python"},
-})
-for i, cell in enumerate(nb.cells):
-    cell["id"] = f"mc{i:02d}"
-out = Path(__file__).resolve().parent.parent / "10_misconceptions.ipynb"
-nbformat.write(nb, out)
-print("wrote", out)
+write("10_misconceptions")
