@@ -828,7 +828,6 @@ class Endpoint:
             self._sndq_seq = seq_add(self._sndq_seq, acked_data)
             self.snd_una = ack
             self._retries = 0
-            self._probes_out = 0
             if self._rtt_probe is not None and seq_le(self._rtt_probe[0], ack):
                 self._rtt_sample(self._now - self._rtt_probe[1])
                 self._rtt_probe = None
@@ -856,8 +855,8 @@ class Endpoint:
         else:
             self._rttvar = 0.75 * self._rttvar + 0.25 * abs(self._srtt - r)
             self._srtt = 0.875 * self._srtt + 0.125 * r
-        self.rto = min(max(self._srtt + max(4 * self._rttvar, 0.001), self.profile.rto_min),
-                       self.profile.rto_max)
-        if self.profile.name == "linux":
-            self.rto = min(self._srtt + max(4 * self._rttvar, self.profile.rto_min),
-                           self.profile.rto_max)
+        if self.profile.name == "linux":     # tcp_set_rto(): the floor bounds the variance term
+            rto = self._srtt + max(4 * self._rttvar, self.profile.rto_min)
+        else:                                # RFC 6298 §2.4: the floor bounds the RTO itself
+            rto = max(self._srtt + max(4 * self._rttvar, 0.001), self.profile.rto_min)
+        self.rto = min(rto, self.profile.rto_max)

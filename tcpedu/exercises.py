@@ -294,9 +294,10 @@ def _number_misconception(ex: Exercise, q: Question, answer: int) -> tuple[str, 
                 return say("counted-segments")
     if q.field == "seq":
         prev = _previous_from(trace, seg)
-        if prev is not None and prev.len and answer in (_show(ex, prev.seq, prev.sender),
-                                                        (_show(ex, prev.seq, prev.sender) + 1) % SEQ_SPACE):
-            return say("forgot-data")               # w = v or v + 1: the data in between forgotten
+        if prev is not None and prev.len:
+            v = _show(ex, prev.seq, prev.sender)
+            if answer in (v, (v + 1) % SEQ_SPACE):
+                return say("forgot-data")           # w = v or v + 1: the data in between forgotten
         if answer == (expected + 1) % SEQ_SPACE:
             before = _previous_from(trace, seg, any_length=True)
             if before is not None and not before.flags & (Flags.SYN | Flags.FIN):
@@ -305,12 +306,11 @@ def _number_misconception(ex: Exercise, q: Question, answer: int) -> tuple[str, 
             return say("syn-fin-one-number")
         if Flags.ACK in seg.flags and answer == _show(ex, seg.ack, seg.receiver):
             return say("peer-numbers")
-        prev = _previous_from(trace, seg)
-        if prev is not None and prev.len > 1 and answer == (_show(ex, prev.seq, prev.sender) + 1) % SEQ_SPACE:
-            return say("counted-segments")
     return "", f"not {answer}. {q.hint}".strip()
 
 
+_FIN_WAIT_IS_THE_SENDER = ("fin-wait-vs-close-wait", "FIN-WAIT is the state of the side that sent "
+                           "the FIN; the side that received it enters CLOSE-WAIT")
 _STATE_MISTAKES = {   # (answer, expected) -> (name, explanation)
     (State.CLOSED, State.TIME_WAIT): (
         "skipped-time-wait", "the side that sent the first FIN does not go straight to CLOSED: "
@@ -318,12 +318,8 @@ _STATE_MISTAKES = {   # (answer, expected) -> (name, explanation)
     (State.TIME_WAIT, State.CLOSED): (
         "time-wait-wrong-side", "only the side that sent the first FIN waits in TIME-WAIT; the "
         "other goes from LAST-ACK to CLOSED when its FIN is acknowledged"),
-    (State.FIN_WAIT_1, State.CLOSE_WAIT): (
-        "fin-wait-vs-close-wait", "FIN-WAIT is the state of the side that sent the FIN; the side "
-        "that received it enters CLOSE-WAIT"),
-    (State.FIN_WAIT_2, State.CLOSE_WAIT): (
-        "fin-wait-vs-close-wait", "FIN-WAIT is the state of the side that sent the FIN; the side "
-        "that received it enters CLOSE-WAIT"),
+    (State.FIN_WAIT_1, State.CLOSE_WAIT): _FIN_WAIT_IS_THE_SENDER,
+    (State.FIN_WAIT_2, State.CLOSE_WAIT): _FIN_WAIT_IS_THE_SENDER,
     (State.CLOSE_WAIT, State.FIN_WAIT_1): (
         "fin-wait-vs-close-wait", "the side that sent the FIN is in FIN-WAIT-1 until it is "
         "acknowledged; CLOSE-WAIT is the receiver's state"),

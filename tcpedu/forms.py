@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 
-from .exercises import Exercise, Report
+from .exercises import Exercise
 from .grading import NotALiteral, answer_value
 
 
@@ -24,10 +24,6 @@ def read_answer(text: str):
         return answer_value(text)
     except NotALiteral:
         return text
-
-
-def report_html(report: Report) -> str:
-    return report._repr_html_()
 
 
 def form(ex: Exercise):
@@ -46,7 +42,7 @@ def form(ex: Exercise):
         if not given:
             verdicts.value = "<i>No answers yet.</i>"
             return
-        verdicts.value = report_html(ex.check(**given))
+        verdicts.value = ex.check(**given)._repr_html_()
 
     button.on_click(check)
     rows = [w.HBox([box, prompt]) for box, prompt in zip(boxes.values(), prompts, strict=True)]
