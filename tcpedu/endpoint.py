@@ -126,7 +126,6 @@ class Endpoint:
         self._ato = 0.0
         self._pingpong = False
         self._lrcvtime: float | None = None
-        self._lsndtime: float | None = None
         self._rcv_wup = 0              # RCV.NXT when we last sent an ACK
         self._adv_right = 0            # right edge of the window we last advertised
         self._rcv_mss = min(self.mss, 536)   # Linux icsk_ack.rcv_mss: the peer's MSS, estimated
@@ -568,13 +567,13 @@ class Endpoint:
             self._set_timer(PERSIST, self.rto)
 
     def _note_data_sent(self) -> None:
-        """Linux tcp_event_data_sent(): a reply within ATO of the last received data
-        means request/response traffic, so ACKs are delayed to ride on replies."""
+        """Linux tcp_event_data_sent(): data sent within ATO of the last received data
+        means request/response traffic, so ACKs are delayed to ride on replies.  Any such
+        send counts, the first reply or a later one, even at the same instant as the
+        arrival (``now - lrcvtime`` is 0 < ATO; net.ipv4.tcp_pingpong_thresh = 1)."""
         if (self.profile.delayed_ack is not None and self._lrcvtime is not None
-                and (self._lsndtime is None or self._lsndtime < self._lrcvtime)
                 and self._now - self._lrcvtime < self._ato):
             self._pingpong = True
-        self._lsndtime = self._now
 
     # ------------------------------------------------------------------ acknowledgements
     def _schedule_ack(self, fin: bool = False) -> None:
