@@ -10,8 +10,12 @@ more than ``timeout`` seconds.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
+import gzip
+import math
 import os
+import platform
 import shutil
 import signal
 import socket
@@ -19,9 +23,19 @@ import struct
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from .script import _HOW, Outcome, check_script, describe_step, payload, result_text, sides
+from .script import (
+    _HOW,
+    Outcome,
+    StepTimes,
+    check_script,
+    describe_step,
+    payload,
+    result_text,
+    run_simulated,
+    sides,
+)
 
 # /proc/net/tcp "st" column -> the RFC state name (include/net/tcp_states.h)
 _KERNEL_STATES = {
@@ -108,6 +122,7 @@ class LiveRun:
     outcome: Outcome
     capture: str | None
     ports: dict[str, int]
+    origin: float = 0.0          # the wall-clock time (time.time()) that outcome.times count from
 
     @property
     def states(self) -> list[dict[str, str]]:
@@ -131,9 +146,10 @@ def run_live(steps, capture: str | None = None, settle: float = 0.005,
     """Play ``steps`` on real loopback sockets; sample kernel states after each step.
 
     Steps run on a schedule: each starts ``settle`` seconds after the one before
-    (plus any sleep), as :func:`tcpedu.script.run_simulated` spaces them, so
-    Linux's timing decisions (a 40 ms delayed ACK, a reply within the ACK
-    timeout) come out the same in both.  States are sampled just before the next step.
+    (plus any sleep), and states are read just before the next step.  A busy machine
+    makes steps late, so the schedule is only a wish: what counts is
+    ``outcome.times``, when each call really started and returned and when the
+    states were really read, which :func:`compare` gives the engine to replay.
     connect() does not block: like the simulator's, it returns once the SYN is out
     (an answer that comes within ``settle`` is reported, e.g. a refusal).
     """
@@ -153,35 +169,40 @@ def run_live(steps, capture: str | None = None, settle: float = 0.005,
     accepted: list[socket.socket] = []
     cap = _Capture(capture, [h.port for h in hosts.values()], timeout) if capture else None
     outcome = Outcome(steps)
-    start = time.monotonic()
+    start = time.time()                 # the clock tcpdump stamps packets with
     due = 0.0                           # when the next step starts, in seconds from the start
     try:
         for step in steps:
             _sleep_until(start + due)
+            called = time.time() - start
+            due = max(due, called)          # a step that starts late keeps its gap to the next
             try:
                 value = _live_step(step, hosts, listener, accepted, settle, timeout)
             except OSError as exc:
                 value = exc
+            returned = time.time() - start
             outcome.results.append(result_text(value))
             if step[0] == "sleep":
                 due += step[1]
             due += settle
-            _sleep_until(start + due - min(settle / 2, 0.005))   # sample, then the next step
+            _sleep_until(start + due - min(settle / 10, 0.001))   # read states, then the next step
+            read = time.time() - start
             outcome.states.append(_kernel_states(hosts))
+            outcome.times.append(StepTimes((called, returned), (read, time.time() - start)))
     finally:
         if cap is not None:
             cap.stop()                  # the capture covers the script, not the clean-up
         for s in [listener, *accepted, *(h.sock for h in hosts.values())]:
             if s is not None:
                 s.close()
-    return LiveRun(outcome, capture, {h.name: h.port for h in hosts.values()})
+    return LiveRun(outcome, capture, {h.name: h.port for h in hosts.values()}, start)
 
 
 _LOCAL = "127.0.0.1"
 
 
 def _sleep_until(when: float) -> None:
-    delay = when - time.monotonic()
+    delay = when - time.time()
     if delay > 0:
         time.sleep(delay)
 
@@ -275,13 +296,73 @@ def _live_step(step, hosts, listener, accepted, settle, timeout):
     return None
 
 
+# ------------------------------------------------------------------ engine vs kernel
+LOOPBACK_MSS = 65483     # lo's MTU 65536 - 40 bytes of IP and TCP headers - 12 of timestamps
+_SOFTIRQ = 0.001         # from the tick to the timer softirq having run (measured: < 0.5 ms)
+
+
+def kernel_tick() -> float:
+    """The kernel's clock tick in seconds (1 / CONFIG_HZ, from /proc/config.gz or
+    /boot/config-<release>); 0.01 (HZ=100, the coarsest in use) where it cannot be read."""
+    for path, opener in (("/proc/config.gz", gzip.open), (f"/boot/config-{platform.release()}", open)):
+        try:
+            with opener(path, "rt") as f:
+                for line in f:
+                    if line.startswith("CONFIG_HZ="):
+                        return 1 / int(line.split("=", 1)[1])
+        except (OSError, ValueError):
+            continue
+    return 0.01
+
+
+def timer_window(length: float, tick: float) -> tuple[float, float]:
+    """How much later than the engine a kernel timer of ``length`` seconds can fire:
+    (earliest, latest) offsets in seconds.
+
+    A timer of J ticks goes into the timer wheel rounded *up* to its level's granularity
+    (kernel/time/timer.c, calc_wheel_index(): 1 tick below 63 ticks, 8 below 504, 64 below
+    4032, ...), counted from the tick in progress, so it fires between J and J + granularity
+    ticks after it was set, when the next tick's softirq runs.  The engine's one-tick delayed
+    ACK (``length`` < 1 tick) stands for the kernel's "at the next tick" (J = 0).
+    """
+    jiffies = math.floor(length / tick + 1e-9)
+    granularity, level_end = 1, 63
+    while jiffies >= level_end:
+        granularity, level_end = granularity * 8, level_end * 8
+    return jiffies * tick - length, (jiffies + granularity) * tick - length + _SOFTIRQ
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How the engine and the kernel compare on one step (or on the segments).
+
+    ``status``: "same"; "race" when the engine's answer depends on timing finer than
+    the kernel's timers (see :func:`compare`) and the kernel gave one of the possible
+    answers, which ``note`` names; "differs" otherwise; "unknown" where the platform
+    shows no kernel states.
+    """
+
+    status: str
+    note: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("same", "race")
+
+    def mark(self) -> str:
+        return {"same": "✓ same", "race": "≈ timer race", "differs": "✗ differs",
+                "unknown": "? no kernel state"}[self.status]
+
+
 @dataclass
 class LabRun:
     """A script run on the engine and on this machine's kernel, step by step side by side.
 
     ``rows``: (step, engine result, kernel result, engine states, kernel states) per step;
-    ``trace``: the engine's trace; ``capture``: the kernel's segments (a Trace) when
-    capturing was possible, else None and ``why_no_capture`` says why.
+    ``verdicts``: a :class:`Verdict` per row; ``trace``: the engine's trace;
+    ``capture``: the kernel's segments (a Trace) when capturing was possible, else None
+    and ``why_no_capture`` says why; ``segments``: the Verdict on the segments (None
+    without a capture).
     """
 
     steps: list[tuple]
@@ -290,14 +371,22 @@ class LabRun:
     capture: object
     why_no_capture: str | None
     platform_note: str | None
+    verdicts: list[Verdict] = field(default_factory=list)
+    segments: Verdict | None = None
 
     @property
     def agree(self) -> bool:
-        """True when every result and every state agrees (and the segments, if captured)."""
-        same_rows = all(r[1] == r[2] and r[3] == r[4] for r in self.rows)
-        if self.capture is None:
-            return same_rows
-        return same_rows and self.trace.between("client", "server").compare(self.capture).same
+        """True when no step and no segment differs (a timer race in which the kernel did
+        one of the things the engine allows is not a difference; ``races`` lists them)."""
+        return all(v.ok for v in self.verdicts) and (self.segments is None or self.segments.ok)
+
+    @property
+    def races(self) -> list[str]:
+        """The notes of every step (and the segments) that raced a timer."""
+        found = [f"step {i}: {v.note}" for i, v in enumerate(self.verdicts, 1) if v.status == "race"]
+        if self.segments is not None and self.segments.status == "race":
+            found.append(f"segments: {self.segments.note}")
+        return found
 
     def ladder(self, **options):
         """The kernel's segments as a ladder with inferred states when they were captured,
@@ -314,57 +403,187 @@ class LabRun:
         head = ("<tr><th>#</th><th>call</th><th>engine</th><th>kernel</th>"
                 "<th>engine states</th><th>kernel states</th><th></th></tr>")
         body = []
-        for i, (step, er, kr, es, ks) in enumerate(self.rows, 1):
-            ok = er == kr and es == ks
-            fmt = lambda st: ", ".join(f"{k} {v}" for k, v in st.items())  # noqa: E731
+        for i, ((step, er, kr, es, ks), v) in enumerate(zip(self.rows, self.verdicts, strict=True), 1):
+            tip = f" title='{html.escape(v.note, quote=True)}'" if v.note else ""
             body.append(f"<tr><td>{i}</td><td><code>{html.escape(describe_step(step))}</code></td>"
                         f"<td>{html.escape(er)}</td><td>{html.escape(kr)}</td>"
-                        f"<td>{html.escape(fmt(es))}</td><td>{html.escape(fmt(ks))}</td>"
-                        f"<td>{'✓ same' if ok else '✗ differs'}</td></tr>")
+                        f"<td>{html.escape(_states_text(es))}</td>"
+                        f"<td>{html.escape(_states_text(ks))}</td><td{tip}>{v.mark()}</td></tr>")
         notes = [n for n in (self.platform_note, self.why_no_capture and
                              f"segments not captured: {self.why_no_capture}") if n]
+        if self.segments is not None:
+            notes.append(f"segments: {self.segments.mark()}"
+                         + (f" ({self.segments.note})" if self.segments.note else ""))
+        notes += [r for r in self.races if not r.startswith("segments")]
         foot = "".join(f"<p><em>{html.escape(n)}</em></p>" for n in notes)
         return f"<table class='tcpedu-lab'>{head}{''.join(body)}</table>{foot}"
 
     def __str__(self) -> str:
         lines = []
-        for i, (step, er, kr, es, ks) in enumerate(self.rows, 1):
-            mark = "same" if er == kr and es == ks else "DIFFERS"
+        for i, ((step, er, kr, es, ks), v) in enumerate(zip(self.rows, self.verdicts, strict=True), 1):
             lines.append(f"{i:2} {describe_step(step):28} engine {er:12} kernel {kr:12} "
-                         f"engine {es} kernel {ks}  {mark}")
+                         f"engine {es} kernel {ks}  {v.status.upper()}"
+                         + (f" ({v.note})" if v.note else ""))
+        if self.segments is not None:
+            lines.append(f"segments: {self.segments.status.upper()}"
+                         + (f"\n{self.segments.note}" if self.segments.note else ""))
         return "\n".join(lines)
 
 
-def lab(steps, profile: str = "linux", settle: float = 0.05, capture: bool = True) -> LabRun:
-    """Run ``steps`` on the engine and on real loopback sockets; compare call by call.
+def _states_text(states: dict[str, str]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in states.items())
 
-    Steps are ``settle`` seconds apart (50 ms: longer than Linux's ~40 ms delayed ACK, so the
-    states sampled do not depend on a timer's race).
+
+def _connections(trace, steps) -> list:
+    """The engine's trace cut into one Trace per client, in the order the clients first
+    connect, each client named "client" as a capture names the side of the first SYN."""
+    parts = []
+    for host in sides(steps)[:-1]:
+        part = trace.between(host, "server")
+        if host == "client" and not part.segments:
+            part = trace.between("client", "client")          # a self-connect
+        part.segments = [dataclasses.replace(
+            seg, sender="client" if seg.sender == host else seg.sender,
+            receiver="client" if seg.receiver == host else seg.receiver) for seg in part.segments]
+        parts.append(part)
+    return [p for p in parts if p.segments]
+
+
+def compare(steps, kernel: Outcome, pcap: str | None = None, profile: str = "linux",
+            tick: float | None = None) -> LabRun:
+    """The engine replayed at the kernel's own times, compared with the kernel's run.
+
+    ``kernel`` is a run's :class:`~tcpedu.script.Outcome` with its ``times``; ``pcap``
+    its capture, if any.  Each call is made in the engine when the kernel run made it,
+    and the states are read when the kernel's were read, so a step that a busy machine
+    made late is late in both.  What stays uncertain is finer than that: a call happened
+    somewhere between its start and its return, and a kernel timer fires up to a tick (or
+    its timer-wheel granularity) after the engine's (:func:`timer_window`).  So the engine
+    runs three times: on time, with every call at its start and every timer as late as the
+    kernel's can be, and with every call at its return and every timer as early as it can
+    be.  Where the three agree the kernel must agree exactly; where they do not, the step
+    raced a timer, the verdict says so and names the timer, and the kernel must have done
+    one of the things the engine allows.
+    """
+    steps = check_script(steps)
+    if len(kernel.times) != len(steps):
+        raise ValueError(f"the kernel's run has {len(kernel.times)} step times for "
+                         f"{len(steps)} steps (a run recorded without times cannot be replayed)")
+    tick = kernel_tick() if tick is None else tick
+    runs = {}
+    for name, edge, pick in (("on time", 0, None), ("calls early, timers late", 0, 1),
+                             ("calls late, timers early", 1, 0)):
+        lateness = None if pick is None else (lambda n, p=pick: timer_window(n, tick)[p])
+        runs[name] = run_simulated(steps, profile=profile, latency=0.0, times=kernel.times,
+                                   edge=edge, mss=LOOPBACK_MSS, timer_lateness=lateness)
+    sim, engine = runs["on time"]
+    rows = [(st, er, kr, es, ks) for st, er, kr, es, ks in
+            zip(steps, engine.results, kernel.results, engine.states, kernel.states, strict=True)]
+    verdicts = [_step_verdict(i, kernel, runs, tick) for i in range(len(steps))]
+    captured, segments = None, None
+    if pcap is not None:
+        from .capture import read_pcap
+
+        kernel_parts = [read_pcap(pcap, i) for i in range(len(_connections(sim.trace, steps)))]
+        captured = kernel_parts[0] if kernel_parts else read_pcap(pcap)
+        segments = _segment_verdict(steps, kernel_parts, runs, tick)
+    return LabRun(steps, rows, sim.trace, captured, None, None, verdicts, segments)
+
+
+def _step_verdict(i: int, kernel: Outcome, runs: dict, tick: float) -> Verdict:
+    seen = (kernel.results[i], kernel.states[i])
+    possible = {name: (out.results[i], out.states[i]) for name, (_, out) in runs.items()}
+    if len(set(map(repr, possible.values()))) == 1:
+        return Verdict("same") if seen == possible["on time"] else Verdict("differs")
+    if seen not in possible.values():
+        return Verdict("differs", "the engine allows " + _alternatives(possible))
+    timer = _nearest_timer(runs["on time"][0].trace, kernel.times[i], tick)
+    return Verdict("race", f"{timer}: the engine allows {_alternatives(possible)}; "
+                           f"the kernel gave {_show(seen)}")
+
+
+def _alternatives(possible: dict) -> str:
+    answers: dict[str, list[str]] = {}
+    for name, value in possible.items():
+        answers.setdefault(_show(value), []).append(name)
+    return " or ".join(f"{a} ({'; '.join(names)})" for a, names in answers.items())
+
+
+def _show(value) -> str:
+    result, states = value
+    return f"{result}, {_states_text(states)}"
+
+
+def _nearest_timer(trace, when: StepTimes, tick: float) -> str:
+    """The engine's timer that fired closest to the step's interval, described."""
+    fired = [e for e in trace.events if e.kind == "timer" and e.detail == "fired"]
+    if not fired:
+        return "the step's time is within the kernel's timer granularity"
+
+    def distance(e) -> float:
+        return max(when.call[0] - e.time, e.time - when.sample[1], 0.0)
+
+    e = min(fired, key=distance)
+    return (f"{e.host}'s {e.name} timer fired at {e.time:.4f} s in the engine (a kernel's up to "
+            f"{tick * 1000:g} ms later); this step's call ran from {when.call[0]:.4f} s to "
+            f"{when.call[1]:.4f} s and its states were read from {when.sample[0]:.4f} s to "
+            f"{when.sample[1]:.4f} s")
+
+
+def _segment_verdict(steps, kernel_parts: list, runs: dict, tick: float) -> Verdict:
+    differences = {}                          # run -> [(engine connection, Comparison)]
+    for name, (sim, _) in runs.items():
+        engine_parts = _connections(sim.trace, steps)
+        if len(engine_parts) != len(kernel_parts):
+            return Verdict("differs", f"{len(engine_parts)} connections in the engine ({name}), "
+                                      f"{len(kernel_parts)} in the capture")
+        differences[name] = [(e, c) for e, k in zip(engine_parts, kernel_parts, strict=True)
+                             if not (c := e.compare(k)).same]
+    if not differences["on time"]:
+        return Verdict("same")
+    part, diff = differences["on time"][0]
+    text = f"engine (on time) vs kernel: {diff}"
+    matching = [name for name, found in differences.items() if not found]
+    if not matching:
+        return Verdict("differs", text)
+    first = part.relative().segments[min(diff.differences[0][0], len(part.segments)) - 1]
+    fired = [e for e in runs["on time"][0].trace.events if e.kind == "timer" and e.detail == "fired"]
+    near = min(fired, key=lambda e: abs(e.time - first.time), default=None)
+    timer = "" if near is None else (f"; {near.host}'s {near.name} timer fired at {near.time:.4f} s "
+                                     f"in the engine, a kernel's up to {tick * 1000:g} ms later")
+    return Verdict("race", f"the kernel's segments are the engine's with {' and '.join(matching)}"
+                           f"{timer}; {text}")
+
+
+def lab(steps, profile: str = "linux", settle: float = 0.05, capture: bool = True) -> LabRun:
+    """Run ``steps`` on this machine's real loopback sockets, then on the engine at the
+    times the kernel's run made each call and read each state; compare step by step
+    (see :func:`compare`).
+
+    Steps are ``settle`` seconds apart (50 ms: longer than Linux's ~40 ms delayed ACK, so
+    the states read do not depend on a timer's race unless the machine is busy; where
+    they do, the verdict says so).
     Kernel states come from /proc/net/tcp (Linux only: elsewhere the kernel column says
     "unknown" and ``platform_note`` explains); segments are captured too when this
     process may run tcpdump (root).
     """
     import tempfile
 
-    from .capture import read_pcap
-    from .script import run_simulated
-
     steps = check_script(steps)
-    sim, engine = run_simulated(steps, profile=profile, latency=0.0, settle=settle, mss=65483)
     why = capture_supported() if capture else "not asked for"
-    platform_note = None
     if not states_supported():
+        sim, engine = run_simulated(steps, profile=profile, latency=0.0, settle=settle,
+                                    mss=LOOPBACK_MSS)
         platform_note = (f"this platform ({sys.platform}) does not show kernel TCP states the way "
                          "Linux's /proc/net/tcp does, so the kernel column cannot be filled; "
                          "run the course on Linux (Binder or JupyterHub) to compare")
         rows = [(st, er, "unknown", es, {k: "unknown" for k in es})
                 for st, er, es in zip(steps, engine.results, engine.states, strict=True)]
-        return LabRun(steps, rows, sim.trace, None, why, platform_note)
+        return LabRun(steps, rows, sim.trace, None, why, platform_note,
+                      [Verdict("unknown", platform_note)] * len(steps))
     with tempfile.TemporaryDirectory() as tmp:
         pcap = os.path.join(tmp, "lab.pcap") if why is None else None
         real = run_live(steps, capture=pcap, settle=settle)
-        captured = read_pcap(pcap) if pcap else None
-    rows = [(st, er, kr, es, ks) for st, er, kr, es, ks in
-            zip(steps, engine.results, real.outcome.results, engine.states, real.outcome.states,
-                strict=True)]
-    return LabRun(steps, rows, sim.trace, captured, why, platform_note)
+        run = compare(steps, real.outcome, pcap, profile=profile)
+    run.why_no_capture = why
+    return run

@@ -86,13 +86,23 @@ def describe_step(step: tuple) -> str:
     return f"{step[0]}.{step[1]}({arg})"
 
 
+@dataclass(frozen=True)
+class StepTimes:
+    """When one step of a run happened, in seconds from the run's start: its call (from the
+    moment it was made to the moment it returned) and the reading of the states after it."""
+
+    call: tuple[float, float]
+    sample: tuple[float, float]
+
+
 @dataclass
 class Outcome:
-    """What each step returned or raised, and every side's state after it."""
+    """What each step returned or raised, every side's state after it, and when it ran."""
 
     steps: list[tuple]
     results: list[str] = field(default_factory=list)
     states: list[dict[str, str]] = field(default_factory=list)   # side -> RFC state name
+    times: list[StepTimes] = field(default_factory=list)
 
 
 def payload(n: int) -> bytes:
@@ -110,25 +120,39 @@ def result_text(value) -> str:
 
 
 def run_simulated(steps, profile: str = "linux", latency: float = 0.0, seed: int = 0,
-                  settle: float = 0.0, **sim_options) -> tuple[Simulation, Outcome]:
+                  settle: float = 0.0, times: list[StepTimes] | None = None, edge: int = 0,
+                  **sim_options) -> tuple[Simulation, Outcome]:
     """Play ``steps`` on a simulation; returns it (its ``trace``) and each step's outcome.
 
-    ``settle`` seconds pass after each step, as :func:`tcpedu.live.run_live` lets them pass.
+    Without ``times``, ``settle`` seconds pass after each step (and a sleep step waits), as
+    :func:`tcpedu.live.run_live` schedules them.  With ``times`` (a run's
+    :attr:`Outcome.times`, e.g. the kernel's), each call is made and each state read at the
+    time given, so a step that came late in that run comes late here too; ``edge`` picks the
+    start (0) or the end (1) of each recorded interval.
     """
     steps = check_script(steps)
+    if times is not None and len(times) != len(steps):
+        raise ValueError(f"times: {len(times)} entries for {len(steps)} steps")
+    if edge not in (0, 1):
+        raise ValueError(f"edge must be 0 (start of each interval) or 1 (end), got {edge!r}")
     sim = Simulation(profile=profile, latency=latency, seed=seed, **sim_options)
     names = sides(steps)
     for name in names:
         if name not in sim.hosts:
             sim.add_host(name)
     outcome = Outcome(steps)
-    for step in steps:
+    for i, step in enumerate(steps):
+        if times is not None:
+            sim.wait(max(times[i].call[edge] - sim.now, 0.0))
         try:
-            value = _simulate_step(sim, step)
+            value = None if step[0] == "sleep" and times is not None else _simulate_step(sim, step)
         except OSError as exc:
             value = exc
         outcome.results.append(result_text(value))
-        sim.wait(settle)
+        if times is None:
+            sim.wait(settle)
+        else:
+            sim.wait(max(times[i].sample[edge] - sim.now, 0.0))
         outcome.states.append({name: str(sim.hosts[name].state) for name in names})
     return sim, outcome
 

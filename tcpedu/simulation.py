@@ -428,11 +428,14 @@ class Simulation:
     in seconds; ``loss`` the probability that any segment is lost; ``seed``
     makes random ISNs and losses repeatable; ``client_isn``/``server_isn``
     fix the ISNs (an int, or a list used one connection after another).
+    ``timer_lateness``, a function of a timer's length in seconds, delays every timer by
+    what it returns: a real kernel's timers fire a little after their deadline (used by
+    :mod:`tcpedu.live` to bracket the kernel's timing); by default timers fire on time.
     """
 
     def __init__(self, profile: str | Profile = "rfc", latency: float = 0.0, loss: float = 0.0,
                  seed: int = 0, client_isn=None, server_isn=None, mss: int | None = None,
-                 window: int | None = None):
+                 window: int | None = None, timer_lateness=None):
         self.profile = get_profile(profile)
         self.latency = _check_time(latency, "latency")
         if isinstance(loss, bool) or not isinstance(loss, (int, float)) or not 0 <= loss <= 1:
@@ -446,6 +449,10 @@ class Simulation:
                 raise ValueError(f"{what} must be an integer in 1..65535, got {value!r}")
         self.mss = mss
         self.window = window
+        if timer_lateness is not None and not callable(timer_lateness):
+            raise ValueError(f"timer_lateness must be a function of a timer's length, "
+                             f"got {timer_lateness!r}")
+        self._lateness = timer_lateness
         self.seed = seed
         self._rng = random.Random(seed)
         self._loss_rng = random.Random(seed ^ 0x5EED)
@@ -565,7 +572,8 @@ class Simulation:
                 self._event(host.name, "timer", name, "cancelled")
             else:
                 self._event(host.name, "timer", name, f"set until {deadline:.6g}")
-                self._push(deadline, "timer", sock, name)
+                late = self._lateness(deadline - self.now) if self._lateness else 0.0
+                self._push(deadline + late, "timer", sock, (name, deadline))
         if sock.remote is None:
             return
         for seg in out.segments:
@@ -644,12 +652,12 @@ class Simulation:
         if sock.state is State.LISTEN and sock is not host.listener:
             host._discard(sock)          # back to LISTEN after RST: the listener takes the next SYN
 
-    def _timer(self, sock: Socket, name: str) -> None:
+    def _timer(self, sock: Socket, timer: tuple[str, float]) -> None:
+        name, deadline = timer
         if sock.host.down:
             return
         ep = sock.endpoint
-        deadline = ep.timers.get(name)
-        if deadline is None or deadline > self.now:
-            return
+        if ep.timers.get(name) != deadline:
+            return                   # cancelled or set again since: a stale entry
         self._event(sock.host.name, "timer", name, "fired")
         self._apply(sock, ep.timer_expired(name, self.now))

@@ -7,10 +7,11 @@ import pytest
 from tcpedu import Flags, State
 from tcpedu.capture import read_pcap
 from tcpedu.infer import infer_states
+from tcpedu.live import compare
 from tcpedu.trace import Trace
 
 from .conformance.scripts import SCRIPTS
-from .conformance.test_kernel import engine
+from .conformance.test_kernel import recorded
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
 
@@ -22,16 +23,16 @@ def states(trace):
 @pytest.mark.parametrize("name", sorted(SCRIPTS))
 def test_inferred_states_of_a_kernel_capture_equal_the_simulated_ones(name):
     captured = infer_states(read_pcap(os.path.join(DATA, f"{name}.pcap"), profile=None), "linux")
-    sim, _ = engine(name)
+    engine = compare(SCRIPTS[name], recorded(name)).trace     # at the kernel's own times
     if name == "backlog_overflow":                  # the first connection of several
-        sim.trace = sim.trace.between("client", "server")
-    assert states(captured) == states(sim.trace)
+        engine = engine.between("client", "server")
+    assert states(captured) == states(engine)
     assert not any(s.note for s in captured if "RST instead of FIN" not in s.note)
     if name in ("backlog_overflow", "self_connect"):
         return                                      # several connections / one endpoint
     # the ladder's state events: each side's path through the states, from the table's rows
     for host in ("client", "server"):
-        assert [st for _, st in captured.states(host)] == [st for _, st in sim.trace.states(host)]
+        assert [st for _, st in captured.states(host)] == [st for _, st in engine.states(host)]
 
 
 def test_a_three_way_close_is_marked_under_the_rfc_profile_only():

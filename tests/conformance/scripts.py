@@ -60,6 +60,16 @@ SCRIPTS = {
     "backlog_overflow": [("server", "listen", 1), ("client", "connect"), ("sleep", 0.05),
                          ("client2", "connect"), ("sleep", 0.05), ("client3", "connect"),
                          ("sleep", 0.05), ("client4", "connect"), ("sleep", 3.5)],
+    # two request/response rounds with no wait at all, then close() right after the last
+    # recv(): the client's second request left at the instant the first reply arrived (within
+    # ATO), so it is in pingpong mode, delays its ACK of the second reply, and the FIN carries it
+    "request_response_close": [L, C, *EXCHANGE, *EXCHANGE, ("client", "close"), ("sleep", 0.1)],
 }
 
-SETTLE = 0.01    # seconds from one step to the next, in both runs
+SETTLE = 0.01    # seconds from one step to the next on the kernel (the engine replays its times)
+SETTLES = {"request_response_close": 0.0}     # scripts whose steps follow with no wait
+
+
+def settle(name: str) -> float:
+    """The pause between the steps of script ``name``."""
+    return SETTLES.get(name, SETTLE)
