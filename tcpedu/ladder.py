@@ -982,12 +982,13 @@ def _check_options(numbers, hide, highlight, timers, n: int) -> tuple[tuple, set
         raise ValueError(f"timers must be one of {', '.join(map(repr, TIMERS))}, not {timers!r}")
     if isinstance(highlight, int):
         highlight = [highlight]
-    marked = set()
-    for i in highlight or ():
-        if isinstance(i, bool) or not isinstance(i, int) or not -n <= i < n:
-            raise ValueError(f"highlight takes segment indices (0 .. {n - 1}, as trace[i]), "
-                             f"got {i!r}")
-        marked.add(i % n)
+    marked = set()                   # indices into trace.segments: segment k is index k - 1
+    for k in highlight or ():
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= n:
+            valid = f"1 .. {n}" if n else "none: the trace has no segments"
+            raise ValueError(f"highlight takes segment numbers as ladder_text() numbers them "
+                             f"({valid}), got {k!r}")
+        marked.add(k - 1)
     return hide, marked, timers
 
 
@@ -1009,7 +1010,8 @@ def draw_ladder(trace, *, numbers: str = "absolute", symbolic: bool = False, hid
     every TIME-WAIT, delayed ACKs that a FIN took along; "all"; "none").  Idle gaps of more than twelve
     latencies are cut out and marked with a zig-zag that gives their length.
 
-    ``highlight``: segment indices (as ``trace[i]``) drawn bold;
+    ``highlight``: the numbers of the segments to draw bold, counted from 1 as
+    :func:`ladder_text` and the trace's table number them (segment 1 is ``trace[0]``);
     ``collapse_data``: runs of 4 or more data segments and plain ACKs (or of
     the given number) become one labelled block; ``hide=("states",)`` writes
     ``?`` for each state (an exercise); ``times=False`` drops the time column;
@@ -1024,7 +1026,8 @@ def draw_ladder(trace, *, numbers: str = "absolute", symbolic: bool = False, hid
     layout = _Layout(trace, collapse=collapse_data, timers=timers)
     text = ladder_text(trace, numbers=numbers, symbolic=symbolic, hide=hide,
                        collapse_data=collapse_data, _layout=layout, _labels=labels)
-    options = {"numbers": numbers, "symbolic": symbolic, "hide": hide, "highlight": sorted(marked),
+    options = {"numbers": numbers, "symbolic": symbolic, "hide": hide,
+               "highlight": [i + 1 for i in sorted(marked)],
                "collapse_data": collapse_data, "title": title, "timers": timers, "calls": calls,
                "times": times}
     import matplotlib as mpl

@@ -173,15 +173,23 @@ def test_symbolic_numbers_follow_the_textbook():
                    .replace("y+1", "").replace("u+1", "").replace("v+1", ""))
 
 
-def test_highlighted_segments_are_bold():
-    fig = run("handshake", **ISN).ladder(highlight=[1])
-    arrows = segment_arrows(fig)
-    assert arrows[1].get_linewidth() > 1.5 * arrows[0].get_linewidth()
-    labels = {t.get_gid(): t for t in fig.axes[0].texts}
-    assert labels["label:1"].get_fontweight() == "bold"
-    assert labels["label:0"].get_fontweight() == "normal"
-    with pytest.raises(ValueError, match="highlight"):
-        run("handshake").ladder(highlight=[7])
+def test_highlight_takes_the_segment_numbers_ladder_text_shows():
+    """highlight=[k] bolds the segment ladder_text() and the trace's table number k (from 1)."""
+    trace = run("handshake", **ISN)
+    numbered = {line.split(".")[0]: line for line in trace.ladder_text().splitlines()
+                if line[:1].isdigit()}
+    for k in (1, 3):
+        fig = trace.ladder(highlight=[k])
+        bold = [t.get_text() for t in fig.axes[0].texts
+                if (t.get_gid() or "").startswith("label:") and t.get_fontweight() == "bold"]
+        assert len(bold) == 1 and bold[0] in numbered[str(k)], (k, bold, numbered)
+        widths = {i: a.get_linewidth() for i, a in segment_arrows(fig).items()}
+        assert [w > 1.5 * min(widths.values()) for _, w in sorted(widths.items())] == \
+            [i == k for i in (1, 2, 3)]
+        assert fig.ladder.options["highlight"] == [k]
+    for bad in (0, 4, -1, 1.0, True):
+        with pytest.raises(ValueError, match=r"highlight .*\(1 \.\. 3\)"):
+            trace.ladder(highlight=[bad])
 
 
 def test_bad_options_say_what_is_allowed():
@@ -337,17 +345,20 @@ def test_simultaneous_open_and_close_arrows_cross():
     assert "CLOSING" in server and "TIME-WAIT" in server
 
 
-def test_cjk_title_renders_without_missing_glyphs():
+def test_cjk_title_renders_without_missing_glyphs(tmp_path):
     from matplotlib import font_manager
 
     ladder_mod._ensure_cjk_font(["三"])
     names = {f.name for f in font_manager.fontManager.ttflist}
     if not names & set(ladder_mod.FONT_FAMILY[1:]):
         pytest.skip("no CJK font installed (apt-get install fonts-noto-cjk)")
-    fig = run("handshake", **ISN).ladder(title="三次握手 (three-way handshake)")
+    tr = run("handshake", **ISN)
+    fig = tr.ladder(title="三次握手 (three-way handshake)")
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
+        warnings.simplefilter("error")     # "Glyph ... missing from font(s)" is a UserWarning
         fig.canvas.draw()
+        for ext in ("png", "svg", "pdf"):  # each format lays out and embeds the glyphs itself
+            tr.save(tmp_path / f"x.{ext}", title="三次握手")
     assert "三次握手 (three-way handshake)" in texts(fig)
 
 
@@ -452,13 +463,15 @@ def test_stepper_without_a_state_graph_says_so(monkeypatch):
 # ----------------------------------------------------------------------------- saving
 
 @pytest.mark.parametrize("ext", ["png", "svg", "pdf"])
+@pytest.mark.filterwarnings("error")    # any warning fails it, e.g. a glyph missing from every font
 def test_save_writes_valid_pictures(tmp_path, ext):
     tr = run("handshake", **ISN)
-    path = tr.save(tmp_path / f"x.{ext}", title="三次握手")
+    path = tr.save(tmp_path / f"x.{ext}", title="three-way handshake")
     data = path.read_bytes()
     if ext == "png":
         assert data.startswith(b"\x89PNG\r\n\x1a\n")
-        assert Image.open(path).size[0] > 1000               # 150 dpi by default
+        with Image.open(path) as im:
+            assert im.size[0] > 1000                          # 150 dpi by default
     elif ext == "svg":
         root = ET.fromstring(data)
         assert root.tag.endswith("svg")

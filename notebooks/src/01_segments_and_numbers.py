@@ -187,7 +187,7 @@ sim.wait(0.05)
 """)
 
 code("""
-sim.trace.ladder(highlight=[9, 10, 11, 12], title="the same connection, closed (segments 10-13 in bold)")
+sim.trace.ladder(highlight=[10, 11, 12, 13], title="the same connection, closed (segments 10-13 in bold)")
 """)
 
 md("""
