@@ -1,7 +1,8 @@
-"""The project's shape: layering, light import, Binder deps matching pyproject."""
+"""The project's shape: layering, light import, Binder deps matching pyproject, a clean tree."""
 
 import ast
 import pathlib
+import shutil
 import subprocess
 import sys
 
@@ -70,3 +71,18 @@ def test_binder_environment_lists_the_runtime_dependencies():
     assert {_name(d) for d in project["dependencies"]} <= listed
     post = (ROOT / "postBuild").read_text()
     assert "set -e" in post and "python -m pip install --no-deps -e ." in post
+
+
+def test_notebook_09_writes_nothing_into_the_course_folder(tmp_path):
+    """Running the course leaves the tree clean: notebook 09, the one that writes a file (a
+    pcap for Wireshark), run in a copy of its folder, adds nothing to that folder."""
+    import nbclient
+    import nbformat
+
+    folder = tmp_path / "notebooks"
+    shutil.copytree(ROOT / "notebooks" / "data", folder / "data")
+    shutil.copy(ROOT / "notebooks" / "09_real_traces.ipynb", folder)
+    before = set(folder.rglob("*"))
+    nb = nbformat.read(folder / "09_real_traces.ipynb", as_version=4)
+    nbclient.NotebookClient(nb, timeout=120, resources={"metadata": {"path": str(folder)}}).execute()
+    assert set(folder.rglob("*")) - before == set()

@@ -297,15 +297,20 @@ headers with correct checksums. The hosts get documentation addresses (client 19
 """)
 
 code("""
-path = sim.trace.to_pcap("simulated_four_way_close.pcap")
+import tempfile
+
+folder = tempfile.TemporaryDirectory()     # a new, empty folder, removed when the kernel stops
+path = sim.trace.to_pcap(f"{folder.name}/simulated_four_way_close.pcap")
 print(*tcpedu.list_connections(path))
 """)
 
 md("""
-Download the file (right-click it in the file browser on the left) and open it in Wireshark:
-*Statistics → Flow Graph* draws Wireshark's own ladder of it. Or, in a terminal,
-`tcpdump -nr simulated_four_way_close.pcap` prints it line by line. Reading it back gives the
-simulated trace again:
+The file went into a temporary folder (`path` says where), so running this notebook leaves the
+course's folder as it was. To open it in Wireshark, write a copy next to this notebook,
+`sim.trace.to_pcap("simulated_four_way_close.pcap")`, download that (right-click it in the file
+browser on the left) and open it: *Statistics → Flow Graph* draws Wireshark's own ladder of it.
+Or, in a terminal, `tcpdump -nr simulated_four_way_close.pcap` prints it line by line. Reading
+the file back gives the simulated trace again:
 """)
 
 code("""

@@ -13,7 +13,8 @@ never used), Run → Run All Cells from the menu, then
 
 Screenshots go to ``tests/ui/artifacts/`` (gitignored): ``ui_demo.png`` at the end,
 ``ui_demo-failure.png`` if something went wrong.  Skips, saying why, without
-playwright or Chromium; ``.ci/run`` installs both, so CI runs it.  About 15-25 s.
+Chromium or playwright (the ``ui`` extra); ``.ci/run`` installs Chromium and, seeing
+it, ``make`` installs the ``ui`` extra, so CI runs it.  About 15-25 s.
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ import pytest
 
 pytestmark = pytest.mark.ui
 sync_api = pytest.importorskip(
-    "playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')")
+    "playwright.sync_api",
+    reason="needs Chromium (apt-get install chromium) and playwright, the `ui` extra "
+           "(pip install -e '.[ui]'), which `make` installs only where Chromium is")
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -58,7 +61,8 @@ def chromium() -> str:
     """Debian's Chromium (never a browser downloaded by playwright)."""
     path = CHROMIUM if os.path.isfile(CHROMIUM) else shutil.which("chromium")
     if not path:
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium; .ci/run installs it)")
+        pytest.skip(f"no Chromium at {CHROMIUM} or on PATH (apt-get install chromium, "
+                    "or set TCPEDU_CHROMIUM; .ci/run installs it)")
     return path
 
 
