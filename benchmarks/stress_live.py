@@ -25,11 +25,13 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir))
 from tcpedu import live  # noqa: E402
 from tests.conformance.scripts import SCRIPTS, settle  # noqa: E402
 
-LAB_SCRIPTS = ("three_way_close", "connection_refused", "abortive_close")   # tests/test_live.py
+# tests/test_live.py's lab runs: (script, capture segments too)
+LAB_SCRIPTS = (("three_way_close", False), ("connection_refused", False), ("abortive_close", True))
 
 
 def one_round(tmp: str, capture: bool) -> list[tuple[str, live.LabRun]]:
-    runs = [(f"lab {name}", live.lab(SCRIPTS[name], capture=capture)) for name in LAB_SCRIPTS]
+    runs = [(f"lab {name}", live.lab(SCRIPTS[name], capture=capture and also))
+            for name, also in LAB_SCRIPTS]
     for name, steps in SCRIPTS.items():
         pcap = os.path.join(tmp, f"{name}.pcap") if capture else None
         real = live.run_live(steps, capture=pcap, settle=settle(name))

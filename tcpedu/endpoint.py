@@ -432,6 +432,15 @@ class Endpoint:
             raise exc(code, f"{os.strerror(code)} ({text}; state {self.state})")
 
     # ------------------------------------------------------------------ timers
+    def move_timer(self, name: str, deadline: float) -> float:
+        """The I/O layer's clock will fire timer ``name`` at ``deadline`` rather than when it
+        was set for (a kernel's timer wheel rounds it): the timer is moved there (not into
+        the past); returns the deadline now in force."""
+        if name not in self.timers:
+            raise ValueError(f"no timer {name!r} is set (set: {sorted(self.timers)})")
+        self.timers[name] = max(deadline, self._now)
+        return self.timers[name]
+
     def timer_expired(self, name: str, now: float) -> Output:
         """The I/O layer's timer ``name`` went off at ``now``."""
         self._begin(now)

@@ -36,6 +36,7 @@ from .script import (
     run_simulated,
     sides,
 )
+from .segment import Flags
 
 # /proc/net/tcp "st" column -> the RFC state name (include/net/tcp_states.h)
 _KERNEL_STATES = {
@@ -82,9 +83,43 @@ def kernel_states() -> dict[tuple[str, str], str]:
 
 def kernel_state(local: tuple[str, int], remote: tuple[str, int] | None,
                  table: dict | None = None) -> str:
-    """The state /proc/net/tcp shows for the socket ``local`` <-> ``remote`` ("CLOSED" if none)."""
+    """The kernel's state of the IPv4 socket ``local`` <-> ``remote`` ("CLOSED" if none).
+
+    Asked of the kernel by its 4-tuple through sock_diag (a hash lookup, ~40 µs: reading
+    /proc/net/tcp walks the whole connection table, ~4 ms on a large machine, long enough to
+    straddle a timer); from /proc/net/tcp (or ``table``, a :func:`kernel_states`) where
+    sock_diag cannot be used.  ``remote`` None: a listener.
+    """
+    if table is None and remote is not None:
+        try:
+            return _diag_state(local, remote)
+        except OSError:
+            pass
     table = kernel_states() if table is None else table
     return table.get((_hexaddr(local), _hexaddr(remote) if remote else "00000000:0000"), "CLOSED")
+
+
+_SOCK_DIAG, _SOCK_DIAG_BY_FAMILY, _NLM_F_REQUEST, _NLMSG_ERROR = 4, 20, 1, 2   # linux/netlink.h
+
+
+def _diag_state(local: tuple[str, int], remote: tuple[str, int]) -> str:
+    """One connection's state by an exact sock_diag lookup (linux/inet_diag.h:
+    inet_diag_req_v2, every state, no cookie); the kernel answers ENOENT when there is none.
+    A lookup of a closed connection on a listening port finds the listener: CLOSED too."""
+    sockid = (struct.pack("!HH", local[1], remote[1]) + socket.inet_aton(local[0]) + bytes(12)
+              + socket.inet_aton(remote[0]) + bytes(12) + struct.pack("=III", 0, 0xFFFFFFFF, 0xFFFFFFFF))
+    body = struct.pack("=BBBBI", socket.AF_INET, socket.IPPROTO_TCP, 0, 0, 0xFFFFFFFF) + sockid
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, _SOCK_DIAG) as nl:
+        nl.send(struct.pack("=IHHII", 16 + len(body), _SOCK_DIAG_BY_FAMILY, _NLM_F_REQUEST, 1, 0)
+                + body)
+        answer = nl.recv(65536)
+    if struct.unpack_from("=H", answer, 4)[0] == _NLMSG_ERROR:
+        code = -struct.unpack_from("=i", answer, 16)[0]
+        if code == errno.ENOENT:
+            return "CLOSED"
+        raise OSError(code, os.strerror(code))
+    state = _KERNEL_STATES.get(answer[17], str(answer[17]))     # inet_diag_msg.idiag_state
+    return "CLOSED" if state == "LISTEN" else state
 
 
 class _Capture:
@@ -195,10 +230,41 @@ def run_live(steps, capture: str | None = None, settle: float = 0.005,
         for s in [listener, *accepted, *(h.sock for h in hosts.values())]:
             if s is not None:
                 s.close()
-    return LiveRun(outcome, capture, {h.name: h.port for h in hosts.values()}, start)
+    ports = {h.name: h.port for h in hosts.values()}
+    if capture:
+        outcome.times = _pin_to_capture(steps, outcome.times, capture, start, ports)
+    return LiveRun(outcome, capture, ports, start)
+
+
+_EMITS = ("connect", "send", "shutdown", "close", "abort")   # calls that can put a segment out
+
+
+def _pin_to_capture(steps, times: list[StepTimes], pcap: str, start: float,
+                    ports: dict[str, int]) -> list[StepTimes]:
+    """Each call that put a segment on the wire happened when the capture saw it leave:
+    its interval shrinks to that instant.  (A call's first segment that is more than a
+    pure ACK, from its host, stamped between the call's start and return: a pure ACK
+    there may be a timer's.)"""
+    from .capture import iter_segments
+
+    sent = []                                       # (seconds from start, sender's port)
+    for key, seg in iter_segments(pcap):
+        if seg.len or seg.flags & (Flags.SYN | Flags.FIN | Flags.RST):
+            port = key.client[1] if seg.sender == "client" else key.server[1]
+            sent.append((key.start + seg.time - start, port))
+    pinned = []
+    for step, t in zip(steps, times, strict=True):
+        if step[0] != "sleep" and step[1] in _EMITS:
+            at = next((when for when, port in sent if port == ports[step[0]]
+                       and t.call[0] - _STAMP <= when <= t.call[1] + _STAMP), None)
+            if at is not None:
+                t = StepTimes((at, at), t.sample)
+        pinned.append(t)
+    return pinned
 
 
 _LOCAL = "127.0.0.1"
+_STAMP = 50e-6      # a packet's capture stamp vs time.time() around the call: same clock, µs apart
 
 
 def _sleep_until(when: float) -> None:
@@ -208,17 +274,16 @@ def _sleep_until(when: float) -> None:
 
 
 def _kernel_states(hosts: dict[str, _Host]) -> dict[str, str]:
-    """Each side's connection state as /proc/net/tcp shows it (the server: its connection
+    """Each side's connection state as the kernel shows it (the server: its connection
     with the first client, else LISTEN), named as the simulator names them."""
     server, client = hosts["server"], hosts["client"]
-    table = kernel_states()
     states = {}
     for host in hosts.values():
         if host is server:
             continue
-        states[host.name] = kernel_state((_LOCAL, host.port), (_LOCAL, host.peer), table) \
+        states[host.name] = kernel_state((_LOCAL, host.port), (_LOCAL, host.peer)) \
             if host.peer else "CLOSED"
-    conn = kernel_state((_LOCAL, server.port), (_LOCAL, client.port), table) \
+    conn = kernel_state((_LOCAL, server.port), (_LOCAL, client.port)) \
         if client.peer == server.port else "CLOSED"
     if conn != "CLOSED":
         server.connected_once = True
@@ -471,11 +536,11 @@ def compare(steps, kernel: Outcome, pcap: str | None = None, profile: str = "lin
                          f"{len(steps)} steps (a run recorded without times cannot be replayed)")
     tick = kernel_tick() if tick is None else tick
     runs = {}
-    for name, edge, pick in (("on time", 0, None), ("calls early, timers late", 0, 1),
-                             ("calls late, timers early", 1, 0)):
-        lateness = None if pick is None else (lambda n, p=pick: timer_window(n, tick)[p])
+    for name, edge in (("on time", None), ("calls early, timers late", 0),
+                       ("calls late, timers early", 1)):
+        lateness = None if edge is None else _lateness(steps, kernel.times, edge, tick)
         runs[name] = run_simulated(steps, profile=profile, latency=0.0, times=kernel.times,
-                                   edge=edge, mss=LOOPBACK_MSS, timer_lateness=lateness)
+                                   edge=edge or 0, mss=LOOPBACK_MSS, timer_lateness=lateness)
     sim, engine = runs["on time"]
     rows = [(st, er, kr, es, ks) for st, er, kr, es, ks in
             zip(steps, engine.results, kernel.results, engine.states, kernel.states, strict=True)]
@@ -488,6 +553,21 @@ def compare(steps, kernel: Outcome, pcap: str | None = None, profile: str = "lin
         captured = kernel_parts[0] if kernel_parts else read_pcap(pcap)
         segments = _segment_verdict(steps, kernel_parts, runs, tick)
     return LabRun(steps, rows, sim.trace, captured, None, None, verdicts, segments)
+
+
+def _lateness(steps, times: list[StepTimes], edge: int, tick: float):
+    """Timer lateness for the run with every call at the start (``edge`` 0) or the end (1) of
+    its interval: as late (0) or as early (1) as a kernel timer can be, and a timer set by a
+    call also as late (early) as that call itself can have been, since the kernel made the
+    call somewhere between its start and its return."""
+    widths = [(t.call[edge], (t.call[1] - t.call[0]) * (1 if edge == 0 else -1))
+              for step, t in zip(steps, times, strict=True) if step[0] != "sleep"]
+
+    def lateness(length: float, now: float) -> float:
+        window = timer_window(length, tick)[1 - edge]
+        return window + next((w for at, w in widths if abs(at - now) < 1e-9), 0.0)
+
+    return lateness
 
 
 def _step_verdict(i: int, kernel: Outcome, runs: dict, tick: float) -> Verdict:

@@ -428,9 +428,10 @@ class Simulation:
     in seconds; ``loss`` the probability that any segment is lost; ``seed``
     makes random ISNs and losses repeatable; ``client_isn``/``server_isn``
     fix the ISNs (an int, or a list used one connection after another).
-    ``timer_lateness``, a function of a timer's length in seconds, delays every timer by
-    what it returns: a real kernel's timers fire a little after their deadline (used by
-    :mod:`tcpedu.live` to bracket the kernel's timing); by default timers fire on time.
+    ``timer_lateness(length, now)``, a function of a timer's length and of the time it is
+    set, in seconds, delays every timer by what it returns: a real kernel's timers fire a
+    little after their deadline (used by :mod:`tcpedu.live` to bracket the kernel's
+    timing); by default timers fire on time.
     """
 
     def __init__(self, profile: str | Profile = "rfc", latency: float = 0.0, loss: float = 0.0,
@@ -572,8 +573,10 @@ class Simulation:
                 self._event(host.name, "timer", name, "cancelled")
             else:
                 self._event(host.name, "timer", name, f"set until {deadline:.6g}")
-                late = self._lateness(deadline - self.now) if self._lateness else 0.0
-                self._push(deadline + late, "timer", sock, (name, deadline))
+                if self._lateness is not None:
+                    late = self._lateness(deadline - self.now, self.now)
+                    deadline = sock.endpoint.move_timer(name, deadline + late)
+                self._push(deadline, "timer", sock, (name, deadline))
         if sock.remote is None:
             return
         for seg in out.segments:
