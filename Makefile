@@ -9,26 +9,35 @@ BIN    := $(VENV)/bin
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# playwright (the "ui" extra) drives Chromium in tests/ui/: installed only where Chromium
-# is (apt-get install chromium; .ci/run does), since without it the browser test skips
+# make lab installs what the course needs (the package and its runtime dependencies);
+# make test adds the "test" extra, and playwright (the "ui" extra), which drives Chromium
+# in tests/ui/, only where Chromium is (apt-get install chromium; .ci/run does), since
+# without it the browser test skips
 CHROMIUM := $(or $(TCPEDU_CHROMIUM),$(wildcard /usr/bin/chromium),$(shell command -v chromium 2>/dev/null))
 comma    := ,
 EXTRAS   := test$(if $(CHROMIUM),$(comma)ui,)
 STAMP    := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
+LAB_STAMP := $(VENV)/.installed-course
+
+$(LAB_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+	touch $@
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
-	touch $@
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[$(EXTRAS)]"
+	touch $@ $(LAB_STAMP)
 
 setup: $(STAMP)
 
 # Jupyter refuses to run as root unless told (containers, CI machines)
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-lab: setup
-	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/00_start_here.ipynb
+# the whole repository in the file browser (notebooks/ and exercises/), the course's first
+# notebook open
+lab: $(LAB_STAMP)
+	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir="$(CURDIR)" \
+	  --LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb
 
 test: setup
 	$(BIN)/ruff check tcpedu tests notebooks exercises benchmarks

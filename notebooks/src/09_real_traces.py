@@ -334,8 +334,12 @@ lab_steps = [("server", "listen"), ("client", "connect"), ("client", "send", 5),
 md("""
 The table has one row per call. For each it shows what the call returned, on the engine and on
 the real socket (`ok`, a number of bytes, `EOF` for the end of the stream, or the name of an
-exception), then both sides' states right after the call: the engine's, and the kernel's, read
-from `/proc/net/tcp`. The last column says whether the two agree.
+exception), then both sides' states right after the call: the engine's, and the kernel's (asked
+of the kernel as `ss` asks it). The engine makes each call at the very moment the real call was
+made, so a call that a busy machine made late is late in both. The last column says whether the
+two agree: "✓ same", or "≈ timer race" when the states were read so close to a timer going off
+(a delayed ACK) that either answer can come out: a kernel's timers fire up to a clock tick late
+(4 ms where the kernel runs at 250 ticks a second); a note under the table names the timer.
 
 Your output depends on the machine, which is the point: this cell's output is not checked by
 the course's tests. The kernel's states can only be read on **Linux** (Binder and JupyterHub run
