@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import functools
 import gzip
 import math
 import os
@@ -366,6 +367,7 @@ LOOPBACK_MSS = 65483     # lo's MTU 65536 - 40 bytes of IP and TCP headers - 12 
 _SOFTIRQ = 0.001         # from the tick to the timer softirq having run (measured: < 0.5 ms)
 
 
+@functools.lru_cache(maxsize=1)
 def kernel_tick() -> float:
     """The kernel's clock tick in seconds (1 / CONFIG_HZ, from /proc/config.gz or
     /boot/config-<release>); 0.01 (HZ=100, the coarsest in use) where it cannot be read."""

@@ -66,14 +66,17 @@ def test_replaying_the_kernels_times_makes_a_late_step_late_in_the_engine_too():
     i = SCRIPTS["four_way_close"].index(("client", "close"))
     t0 = base.times[i].call[0]
 
-    def read_at(delay: float, kernel_state: str) -> object:
+    def lab(delay: float, kernel_state: str):
         times = [StepTimes((t.call[0] + 0.05, t.call[1] + 0.05), (t.sample[0] + 0.05, t.sample[1] + 0.05))
                  if j > i else t for j, t in enumerate(base.times)]          # later steps: later
         times[i] = StepTimes((t0, t0 + 0.0001), (t0 + delay, t0 + delay + 0.0001))
         states = [dict(s) for s in base.states]
         states[i]["client"] = kernel_state
         return compare(SCRIPTS["four_way_close"], Outcome(base.steps, base.results, states, times),
-                       tick=0.004).verdicts[i]
+                       tick=0.004)
+
+    def read_at(delay: float, kernel_state: str):
+        return lab(delay, kernel_state).verdicts[i]
 
     assert read_at(0.030, "FIN-WAIT-1").status == "same"       # long before the 40 ms timer
     assert read_at(0.030, "FIN-WAIT-2").status == "differs"
@@ -84,6 +87,9 @@ def test_replaying_the_kernels_times_makes_a_late_step_late_in_the_engine_too():
         assert verdict.status == "race" and "delayed-ack timer" in verdict.note, verdict
         assert f"the kernel gave ok, client {kernel_state}" in verdict.note
     assert read_at(0.042, "CLOSED").status == "differs"
+    raced = lab(0.042, "FIN-WAIT-1")          # (the later steps' recorded states are not moved)
+    assert raced.verdicts[i].ok and raced.races[0].startswith(f"step {i + 1}: server's")
+    assert "≈ timer race" in raced._repr_html_() and "✗ differs" in lab(0.042, "CLOSED")._repr_html_()
 
 
 def test_recorded_captures_show_the_linux_facts_the_profile_encodes():
