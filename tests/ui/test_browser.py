@@ -22,18 +22,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from ..jupyter_server import QUIET, jupyter_env, running
 
 pytestmark = pytest.mark.ui
 sync_api = pytest.importorskip(
@@ -52,7 +48,6 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage", "--disable-default-apps", "--disable-extensions",
     "--no-default-browser-check", "--metrics-recording-only", "--mute-audio",
 ]
-SERVER_START = 60       # s: JupyterLab answering
 TIMEOUT = 30_000        # ms: any single wait in the page
 
 
@@ -66,82 +61,26 @@ def chromium() -> str:
     return path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _get(url: str, token: str, timeout: float = 2) -> dict | list:
-    req = urllib.request.Request(url, headers={"Authorization": f"token {token}"})
-    with urllib.request.urlopen(req, timeout=timeout) as r:
-        return json.loads(r.read() or b"null")
-
-
 @pytest.fixture
 def lab(tmp_path):
     """A JupyterLab server over a temporary copy of the UI notebook; stopped afterwards."""
     work = tmp_path / "nb"
     work.mkdir()
     shutil.copy(NOTEBOOK, work / NOTEBOOK.name)
-    port, token = _free_port(), secrets.token_hex(16)
     jupyter = tmp_path / "jupyter"
-    env = dict(os.environ,
-               JUPYTER_CONFIG_DIR=str(jupyter / "config"),     # no user config, fresh state
-               JUPYTER_RUNTIME_DIR=str(jupyter / "runtime"),
-               JUPYTER_DATA_DIR=str(jupyter / "data"),
-               IPYTHONDIR=str(jupyter / "ipython"),
-               MPLBACKEND="Agg",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-               PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
-    cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}",
-           "--ServerApp.ip=127.0.0.1", "--ServerApp.port_retries=0",
-           f"--ServerApp.token={token}", "--allow-root", f"--notebook-dir={work}",
+    env = jupyter_env(jupyter, MPLBACKEND="Agg",
+                      PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+                      PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
+    cmd = [sys.executable, "-m", "jupyter", "lab", "--allow-root", f"--notebook-dir={work}",
            f"--LabApp.workspaces_dir={jupyter / 'workspaces'}",
            f"--LabApp.user_settings_dir={jupyter / 'settings'}",
-           # the network is closed: no news, update checks or PyPI extension manager
-           "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-           "--LabApp.extension_manager=readonly"]
+           *QUIET, "--LabApp.extension_manager=readonly"]     # no PyPI extension manager either
     # no "get notified about Jupyter news?" toast over the page
     news = jupyter / "settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
     news.parent.mkdir(parents=True)
     news.write_text(json.dumps({"fetchNews": "false"}))
-    log = (tmp_path / "jupyter.log").open("w+")
-    proc = subprocess.Popen(cmd, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + SERVER_START
-        while True:
-            if proc.poll() is not None:
-                log.seek(0)
-                pytest.fail(f"jupyter lab exited with {proc.returncode}:\n{log.read()[-3000:]}")
-            try:
-                _get(f"{base}/api/status", token)
-                break
-            except (OSError, urllib.error.URLError):
-                if time.monotonic() > deadline:
-                    log.seek(0)
-                    pytest.fail(f"jupyter lab did not answer in {SERVER_START} s:\n{log.read()[-3000:]}")
-                time.sleep(0.25)
-        yield {"base": base, "token": token, "dir": work, "log": log}
-    finally:
-        # shut the kernels down through the API, then the server; kill only what is left
-        try:
-            for k in _get(f"{base}/api/kernels", token, timeout=10):
-                req = urllib.request.Request(f"{base}/api/kernels/{k['id']}", method="DELETE",
-                                             headers={"Authorization": f"token {token}"})
-                urllib.request.urlopen(req, timeout=10).close()
-        except (OSError, urllib.error.URLError, ValueError):
-            pass
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(5)
-        log.close()
+    with running(cmd, work, env, tmp_path / "jupyter.log") as server:
+        yield {"base": server.base, "token": server.token, "dir": work, "server": server}
 
 
 def _kernel_idle(lab, timeout: float = 30) -> None:
@@ -149,7 +88,7 @@ def _kernel_idle(lab, timeout: float = 30) -> None:
     deadline, kernels = time.monotonic() + timeout, None
     while time.monotonic() < deadline:
         try:
-            kernels = _get(f"{lab['base']}/api/kernels", lab["token"], timeout=10)
+            kernels = lab["server"].json("/api/kernels", timeout=10)
         except OSError as exc:          # a busy server (2 cores, xdist): ask again
             kernels = f"{type(exc).__name__}: {exc}"
         else:
@@ -211,6 +150,9 @@ def test_stepper_plays_and_form_checks_in_jupyterlab(chromium, lab):
             expect(caption).to_contain_text(re.compile(r"\b[1-6] / 6"))
             expect(caption).to_contain_text("6 / 6")             # played to the end
             expect(caption).to_contain_text("client → server")   # the last ACK
+            # Play stops one interval after the last frame (its icon turns back to "play"):
+            # a step typed before that would be played on from, 3 → 4 → 5 → 6
+            expect(stepper.locator(".widget-play i.fa-play")).to_have_count(1)
             src6, png6 = ladder.get_attribute("src"), _png_digest(page, ladder)
             assert src6 != src0 and png6 != png0, "Play did not change the ladder picture"
             step = stepper.locator(".widget-text input")
@@ -243,8 +185,7 @@ def test_stepper_plays_and_form_checks_in_jupyterlab(chromium, lab):
             page.screenshot(path=str(ARTIFACTS / "ui_demo.png"))
         except BaseException:
             page.screenshot(path=str(ARTIFACTS / "ui_demo-failure.png"))
-            lab["log"].seek(0)
-            print("jupyter lab log:\n" + lab["log"].read()[-3000:])
+            print("jupyter lab log:\n" + lab["server"].tail())
             raise
         finally:
             context.close()
