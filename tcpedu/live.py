@@ -2,7 +2,7 @@
 
 :func:`run_live` opens real sockets on 127.0.0.1 (ports chosen by the OS),
 plays a :mod:`tcpedu.script` step by step, and after each step reads the
-kernel's state of both sockets from ``/proc/net/tcp`` (Linux only).  With
+kernel's state of both sockets (Linux only: by sock_diag, else ``/proc/net/tcp``).  With
 ``capture=`` a path and tcpdump available (it needs root), the segments are
 captured too.  Every socket is closed at the end, and no call blocks for
 more than ``timeout`` seconds.
@@ -48,7 +48,7 @@ _KERNEL_STATES = {
 
 
 def states_supported() -> bool:
-    """True where the kernel's TCP states can be read (Linux's /proc/net/tcp)."""
+    """True where the kernel's TCP states can be read (Linux: sock_diag or /proc/net/tcp)."""
     return sys.platform.startswith("linux") and os.path.exists("/proc/net/tcp")
 
 
@@ -91,11 +91,8 @@ def kernel_state(local: tuple[str, int], remote: tuple[str, int] | None,
     straddle a timer); from /proc/net/tcp (or ``table``, a :func:`kernel_states`) where
     sock_diag cannot be used.  ``remote`` None: a listener.
     """
-    if table is None and remote is not None:
-        try:
-            return _diag_state(local, remote)
-        except OSError:
-            pass
+    if table is None and remote is not None and _diag_works():
+        return _diag_state(local, remote)
     table = kernel_states() if table is None else table
     return table.get((_hexaddr(local), _hexaddr(remote) if remote else "00000000:0000"), "CLOSED")
 
@@ -103,7 +100,21 @@ def kernel_state(local: tuple[str, int], remote: tuple[str, int] | None,
 _SOCK_DIAG, _SOCK_DIAG_BY_FAMILY, _NLM_F_REQUEST, _NLMSG_ERROR = 4, 20, 1, 2   # linux/netlink.h
 
 
-def _diag_state(local: tuple[str, int], remote: tuple[str, int]) -> str:
+@functools.lru_cache(maxsize=1)
+def _diag_works() -> bool:
+    """Whether sock_diag answers for TCP here: a listener of ours must come back as LISTEN.
+    (Without the inet_diag handler the kernel answers ENOENT, as for a connection that is
+    not there, so an answer of "CLOSED" proves nothing.)"""
+    try:
+        with socket.socket() as probe:
+            probe.bind((_LOCAL, 0))
+            probe.listen()
+            return _diag_state(probe.getsockname(), ("0.0.0.0", 0), listener_ok=True) == "LISTEN"
+    except OSError:
+        return False
+
+
+def _diag_state(local: tuple[str, int], remote: tuple[str, int], listener_ok: bool = False) -> str:
     """One connection's state by an exact sock_diag lookup (linux/inet_diag.h:
     inet_diag_req_v2, every state, no cookie); the kernel answers ENOENT when there is none.
     A lookup of a closed connection on a listening port finds the listener: CLOSED too."""
@@ -120,7 +131,7 @@ def _diag_state(local: tuple[str, int], remote: tuple[str, int]) -> str:
             return "CLOSED"
         raise OSError(code, os.strerror(code))
     state = _KERNEL_STATES.get(answer[17], str(answer[17]))     # inet_diag_msg.idiag_state
-    return "CLOSED" if state == "LISTEN" else state
+    return "CLOSED" if state == "LISTEN" and not listener_ok else state
 
 
 class _Capture:
@@ -645,7 +656,7 @@ def lab(steps, profile: str = "linux", settle: float = 0.05, capture: bool = Tru
     Steps are ``settle`` seconds apart (50 ms: longer than Linux's ~40 ms delayed ACK, so
     the states read do not depend on a timer's race unless the machine is busy; where
     they do, the verdict says so).
-    Kernel states come from /proc/net/tcp (Linux only: elsewhere the kernel column says
+    Kernel states come from sock_diag or /proc/net/tcp (Linux only: elsewhere the kernel column says
     "unknown" and ``platform_note`` explains); segments are captured too when this
     process may run tcpdump (root).
     """
@@ -657,7 +668,7 @@ def lab(steps, profile: str = "linux", settle: float = 0.05, capture: bool = Tru
         sim, engine = run_simulated(steps, profile=profile, latency=0.0, settle=settle,
                                     mss=LOOPBACK_MSS)
         platform_note = (f"this platform ({sys.platform}) does not show kernel TCP states the way "
-                         "Linux's /proc/net/tcp does, so the kernel column cannot be filled; "
+                         "Linux does (sock_diag, /proc/net/tcp), so the kernel column cannot be filled; "
                          "run the course on Linux (Binder or JupyterHub) to compare")
         rows = [(st, er, "unknown", es, {k: "unknown" for k in es})
                 for st, er, es in zip(steps, engine.results, engine.states, strict=True)]

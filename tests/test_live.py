@@ -73,3 +73,28 @@ def test_bad_scripts_are_value_errors_naming_the_step():
         with pytest.raises(ValueError, match="step 0") as err:
             check_script(bad)
         assert words in str(err.value)
+
+
+@linux_only
+@pytest.mark.parametrize("diag", [True, False])
+def test_kernel_states_by_sock_diag_or_proc_net_tcp(monkeypatch, diag):
+    """The same answers whichever way the kernel is asked (sock_diag's exact lookup, or
+    /proc/net/tcp where sock_diag does not answer for TCP)."""
+    import socket
+
+    if diag:
+        assert live._diag_works.__wrapped__()                       # sock_diag really answers here
+    monkeypatch.setattr(live, "_diag_works", lambda: diag)
+    with socket.socket() as server, socket.socket() as client:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        client.connect(server.getsockname())
+        conn, _ = server.accept()
+        with conn:
+            me, peer = client.getsockname(), server.getsockname()
+            assert live.kernel_state(me, peer) == "ESTABLISHED"
+            assert live.kernel_state(peer, me) == "ESTABLISHED"
+            assert live.kernel_state(me, ("127.0.0.1", 1)) == "CLOSED"          # no such connection
+            client.close()
+            assert live.kernel_state(me, peer) in ("FIN-WAIT-1", "FIN-WAIT-2")
+            assert live.kernel_state(peer, me) == "CLOSE-WAIT"
