@@ -70,11 +70,13 @@ scale) are real but play no part in the questions of this course; the model carr
 options.
 
 One segment, field by field — its ports, then the header in RFC 9293's own notation
-`<SEQ=...><ACK=...><CTL=...>`, then the window:
+`<SEQ=...><ACK=...><CTL=...>`, then the window. (`sim.trace[3]` is Python's indexing, which
+counts from 0, so it is segment 4; the tables, titles, questions and `highlight=` count
+segments from 1.)
 """)
 
 code("""
-seg = sim.trace[3]          # the fourth segment: the client's 300 bytes
+seg = sim.trace[3]          # Python counts from 0: segment 4 of the tables, the client's 300 bytes
 print(seg.sport, "->", seg.dport, seg.header(), "window", seg.window)
 print(sim.trace.lines()[3])  # the same segment as tcpdump prints it
 """)
@@ -215,12 +217,12 @@ textbook's default maximum segment size (MSS, 最大报文段长度) is 536 byte
 Ethernet uses 1460 (the profile table in notebook 00 lists both).
 
 **Question.** Run the same exchange under `"linux"`. How many segments carry the server's
-1000 bytes, and what is the client's last ack number? (The cell prints the lengths of the
-server's data segments and the client's ack after them, for each profile.)
+1000 bytes, and which ack number does the client send once it has them all? (The cell prints
+the lengths of the server's data segments and the client's ack after them, for each profile.)
 
 <details><summary>Reveal</summary>
 
-One segment, and the client's last ack is **6001** under both profiles. The number of
+One segment, and the client acknowledges **6001** under both profiles. The number of
 segments changes; the numbers do not, because they count bytes. Adding 1 per segment is a
 common mistake.
 

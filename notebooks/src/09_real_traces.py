@@ -225,10 +225,11 @@ syn.relative()
 
 md("""
 The client sends its SYN again and again: these are retransmissions (重传) of the same SYN,
-with the same seq. A warning about the state columns: for the server they say SYN-RECEIVED,
-but the real server created no connection at all; its silence is the clue. An inferred state
-is the model's reading of the segments, and a segment that was silently dropped leaves nothing
-to read.
+with the same seq. The server's state column says LISTEN in every row: the inference saw no
+SYN,ACK, so as far as the segments show, the server never began this connection, and that is
+right: the real server dropped the SYNs and created nothing. An inferred state is the model's
+reading of the segments, and a segment that was silently dropped leaves nothing to read; the
+note on each row says what the silence can mean.
 
 **Predict.** Under the textbook rule (RFC 6298) the retransmission timeout starts at 1 s and
 doubles after each try. When did this Linux client send its SYNs, and when would the textbook
@@ -305,12 +306,13 @@ print(*tcpedu.list_connections(path))
 """)
 
 md("""
-The file went into a temporary folder (`path` says where), so running this notebook leaves the
-course's folder as it was. To open it in Wireshark, write a copy next to this notebook,
-`sim.trace.to_pcap("simulated_four_way_close.pcap")`, download that (right-click it in the file
-browser on the left) and open it: *Statistics → Flow Graph* draws Wireshark's own ladder of it.
-Or, in a terminal, `tcpdump -nr simulated_four_way_close.pcap` prints it line by line. Reading
-the file back gives the simulated trace again:
+The file went into a temporary folder (the variable `path` holds its name), so running this
+notebook leaves the course's folder as it was. To open it in Wireshark, write a copy next to
+this notebook, `sim.trace.to_pcap("simulated_four_way_close.pcap")`, download that (right-click
+it in the file browser on the left) and open it: *Statistics → Flow Graph* draws Wireshark's own
+ladder of it. On a machine with tcpdump, `tcpdump -nr simulated_four_way_close.pcap` in the
+notebook's folder prints it line by line (Binder has no tcpdump). Reading the file back gives the
+simulated trace again:
 """)
 
 code("""
@@ -334,12 +336,21 @@ lab_steps = [("server", "listen"), ("client", "connect"), ("client", "send", 5),
 md("""
 The table has one row per call. For each it shows what the call returned, on the engine and on
 the real socket (`ok`, a number of bytes, `EOF` for the end of the stream, or the name of an
-exception), then both sides' states right after the call: the engine's, and the kernel's (asked
-of the kernel as `ss` asks it). The engine makes each call at the very moment the real call was
-made, so a call that a busy machine made late is late in both. The last column says whether the
-two agree: "✓ same", or "≈ timer race" when the states were read so close to a timer going off
-(a delayed ACK) that either answer can come out: a kernel's timers fire up to a clock tick late
-(4 ms where the kernel runs at 250 ticks a second); a note under the table names the timer.
+exception), then both sides' states, read just before the next call: 50 ms later
+(`settle=0.05`), when Linux's 40 ms delayed ACK has had time to go out. The kernel is asked for
+the states of exactly these connections through sock_diag, the interface the `ss` command uses.
+The engine makes each call at the moment the real call started (when the segments are captured:
+at the moment the call's segment left) and reads its states when the kernel's were read, so a
+call that a busy machine made late is late in both. The last column compares them:
+
+* "✓ same";
+* "≈ timer race": the states were read so close to a timer going off that either answer can
+  come out, and the kernel gave one of them. A short kernel timer, like the 40 ms delayed ACK,
+  fires up to one clock tick late (4 ms on a kernel with 250 ticks a second) plus the moment the
+  timer interrupt takes; longer timers are rounded up to 8, 64, … ticks. A note under the table
+  names the timer;
+* "✗ differs": the engine and the kernel disagree, a gap in tcpedu's model worth reporting;
+* "? no kernel state": this platform cannot show the kernel's states.
 
 Your output depends on the machine, which is the point: this cell's output is not checked by
 the course's tests. The kernel's states can only be read on **Linux** (Binder and JupyterHub run
@@ -447,8 +458,8 @@ the chosen profile; a Linux capture read as the textbook shows the delayed ACK r
 and a RST where an application closed with unread data. The `"linux"` profile reproduces the
 recorded captures segment for segment (`compare`), the textbook model differs exactly at the
 close; any simulated run can be written as a pcap for Wireshark (`to_pcap`), and `live.lab`
-runs the same calls on this machine's kernel, with its states read from `/proc/net/tcp`, and
-its segments captured too when you are root.
+runs the same calls on this machine's kernel, asks the kernel for its states, captures its
+segments too when you are root, and replays the calls on the engine at the kernel's own times.
 """)
 
 write("09_real_traces")
