@@ -86,3 +86,12 @@ def test_notebook_09_writes_nothing_into_the_course_folder(tmp_path):
     nb = nbformat.read(folder / "09_real_traces.ipynb", as_version=4)
     nbclient.NotebookClient(nb, timeout=120, resources={"metadata": {"path": str(folder)}}).execute()
     assert set(folder.rglob("*")) - before == set()
+
+
+def test_license_is_an_spdx_expression_that_setuptools_reads_without_warning():
+    """A license table ({text = "MIT"}) makes setuptools >= 77 warn at every build (three
+    times); an SPDX string needs setuptools >= 77 to be read at all."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert project["project"]["license"] == "MIT"
+    (setuptools,) = [r for r in project["build-system"]["requires"] if r.startswith("setuptools")]
+    assert setuptools.replace(" ", "") == "setuptools>=77", setuptools
