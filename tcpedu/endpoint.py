@@ -24,8 +24,10 @@ from .machine import (
     acceptable_ack,
     is_simultaneous_open_syn_ack,
     lookup,
+    lookup_by,
     rst_for_closed,
     segment_acceptable,
+    table_conditions,
 )
 from .profiles import Profile
 from .segment import Flags, Segment, check_seq, seq_add, seq_diff, seq_le, seq_lt
@@ -68,7 +70,7 @@ class Output:
                 f"transitions={[t.label for t in self.transitions]!r}, data={self.data!r})")
 
 
-def no_connection(seg: Segment, profile: str = "rfc") -> Output:
+def no_connection(seg: Segment, profile: str | Profile = "rfc") -> Output:
     """What a TCP with no connection for ``seg`` sends back: the CLOSED row of the table
     (RFC 9293 §3.10.7.1) — a reset, unless ``seg`` is itself a reset."""
     out = Output()
@@ -90,6 +92,7 @@ class Endpoint:
     def __init__(self, profile: Profile, iss: int, *, mss: int | None = None,
                  window: int | None = None):
         self.profile = profile
+        self._conditions = table_conditions(profile)     # which rows of the table apply
         self.iss = check_seq(iss, "ISS")
         self.mss = mss or profile.mss
         self.rcv_wnd = window or profile.window
@@ -208,7 +211,7 @@ class Endpoint:
     # ------------------------------------------------------------------ the table
     def _fire(self, event: Event, seg: Segment | None = None) -> Transition:
         """Apply the table row for ``event`` in the current state, sending what it says."""
-        row = lookup(self.state, event, self.profile.name, passive=self.passive)
+        row = lookup_by(self.state, event, self._conditions, self.passive, self.profile.name)
         old = self.state
         self.state = row.next
         self._out.transitions.append(row)
@@ -636,7 +639,7 @@ class Endpoint:
         self._begin(now)
         st = self.state
         if st is State.CLOSED:
-            return no_connection(seg, self.profile.name)
+            return no_connection(seg, self.profile)
         if st is State.LISTEN:
             self._arrives_listen(seg)
         elif st is State.SYN_SENT:
@@ -863,7 +866,7 @@ class Endpoint:
         else:
             self._rttvar = 0.75 * self._rttvar + 0.25 * abs(self._srtt - r)
             self._srtt = 0.875 * self._srtt + 0.125 * r
-        if self.profile.name == "linux":     # tcp_set_rto(): the floor bounds the variance term
+        if self.profile.rto_min_bounds_rttvar:   # tcp_set_rto(): the floor bounds the variance term
             rto = self._srtt + max(4 * self._rttvar, self.profile.rto_min)
         else:                                # RFC 6298 §2.4: the floor bounds the RTO itself
             rto = max(self._srtt + max(4 * self._rttvar, 0.001), self.profile.rto_min)

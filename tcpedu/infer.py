@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from .endpoint import SHUT_WR, Endpoint, Output
 from .machine import State
-from .profiles import get_profile
+from .profiles import Profile, get_profile
 from .segment import Flags, Segment, seq_add, seq_diff
 from .trace import Trace, TraceEvent
 
@@ -60,7 +60,7 @@ def infer_states(trace: Trace, profile: str = "linux") -> Trace:
         notes = [seg.note] if seg.note else []
         if resumed and i == 0:
             notes.append(_WHY_NO_SYN)
-        retransmission = _sender_acts(a, b, seg, t, prof.name, notes, events)
+        retransmission = _sender_acts(a, b, seg, t, prof, notes, events)
         if seg.payload and b.ep.state in (State.FIN_WAIT_1, State.FIN_WAIT_2) \
                 and _answers_with_rst(segs, i, b.name):
             # its FIN came from close(), not shutdown(): only now does the capture tell
@@ -127,7 +127,7 @@ def _start(segs: list[Segment], prof, events: list[TraceEvent]) -> tuple[dict[st
     return sides, True
 
 
-def _sender_acts(a: _Side, b: _Side, seg: Segment, t: float, profile: str, notes: list[str],
+def _sender_acts(a: _Side, b: _Side, seg: Segment, t: float, profile: Profile, notes: list[str],
                  events: list[TraceEvent]) -> bool:
     """Tell ``a``'s endpoint what its application did to send ``seg``; True if a retransmission."""
     ep = a.ep
@@ -158,7 +158,7 @@ def _sender_acts(a: _Side, b: _Side, seg: Segment, t: float, profile: str, notes
             retransmission = True
     if Flags.FIN in f:
         if ep._fin_seq is None and not ep.wr_shut and ep.state.synchronized:
-            if profile == "rfc" and a.owes_ack and ep.state is State.CLOSE_WAIT:
+            if profile.delayed_ack is None and a.owes_ack and ep.state is State.CLOSE_WAIT:
                 notes.append(_WHY_MERGED)
             try:
                 _record(a, ep.shutdown(SHUT_WR, t), t, events)

@@ -15,6 +15,7 @@ import enum
 import functools
 from dataclasses import dataclass
 
+from .profiles import Profile, get_profile
 from .segment import Flags, Segment, seq_add, seq_diff, seq_le, seq_lt
 
 
@@ -93,7 +94,9 @@ class Transition:
     ``send`` is the control the endpoint puts on the wire ("SYN", "SYN,ACK",
     "ACK", "FIN", "RST" or "" for nothing); ``error`` is what the user is
     told, if anything; ``figure5`` says whether RFC 9293 Figure 5 draws the
-    arrow; ``profiles`` limits a row to some profiles (empty: all).
+    arrow; ``when`` limits a row to the profiles in which a field is set: ``"field"``
+    (true, or not None) or ``"not field"`` (empty: every profile).  Behaviour follows the
+    profile's fields, never its name, so a renamed or edited copy behaves by its fields.
     """
 
     state: State
@@ -104,15 +107,28 @@ class Transition:
     figure5: bool = False
     note: str = ""
     error: str = ""
-    profiles: tuple[str, ...] = ()
+    when: str = ""
 
     @property
     def label(self) -> str:
         """``event / snd X`` as the RFC figure writes it, e.g. ``rcv SYN / snd SYN,ACK``."""
         return f"{self.event} / snd {self.send}" if self.send else f"{self.event} / -"
 
-    def applies_to(self, profile: str) -> bool:
-        return not self.profiles or profile in self.profiles
+    def applies_to(self, profile: str | Profile) -> bool:
+        """Whether the row is part of ``profile``'s state machine (a Profile or its name)."""
+        return self.when in _conditions(get_profile(profile))
+
+
+def _conditions(profile: Profile) -> frozenset[str]:
+    """The ``when`` values that hold for ``profile`` ("" always does)."""
+    found = {""}
+    for row in TRANSITIONS:
+        if row.when:
+            field = row.when.removeprefix("not ")
+            value = getattr(profile, field)
+            if (value is not None and value is not False) != row.when.startswith("not "):
+                found.add(row.when)
+    return frozenset(found)
 
 
 S = State
@@ -202,14 +218,14 @@ TRANSITIONS: tuple[Transition, ...] = (
       for st in (S.SYN_SENT, S.SYN_RECEIVED, S.ESTABLISHED, S.FIN_WAIT_1, S.CLOSE_WAIT,
                  S.CLOSING, S.LAST_ACK)),
     *(Transition(st, E.KEEPALIVE_TIMEOUT, "RST", S.CLOSED, "3.8.4",
-                 error="connection timed out", profiles=("linux",),
+                 error="connection timed out", when="keepalive_rst",
                  note="Linux tcp_keepalive_timer sends RST,ACK and reports ETIMEDOUT")
       for st in (S.ESTABLISHED, S.CLOSE_WAIT)),
     *(Transition(st, E.KEEPALIVE_TIMEOUT, "", S.CLOSED, "3.8.4", error="connection timed out",
-                 profiles=("rfc",))
+                 when="not keepalive_rst")
       for st in (S.ESTABLISHED, S.CLOSE_WAIT)),
     Transition(S.FIN_WAIT_2, E.TIMEOUT_FIN_WAIT_2, "", S.CLOSED, "Linux tcp_fin_timeout",
-               profiles=("linux",),
+               when="fin_wait_2_timeout",
                note="an orphaned socket (close(), not shutdown()) waits tcp_fin_timeout"),
 )
 
@@ -230,23 +246,37 @@ def _index() -> dict:
 _TABLE = _index()
 
 
-@functools.cache
-def lookup(state: State, event: Event, profile: str = "rfc", *, passive: bool | None = None
-           ) -> Transition:
-    """The row for ``event`` in ``state`` under ``profile``.
+def lookup(state: State, event: Event, profile: str | Profile = "rfc", *,
+           passive: bool | None = None) -> Transition:
+    """The row for ``event`` in ``state`` under ``profile`` (a Profile or its name).
 
     Where two rows share a (state, event) they differ by how the connection
     was opened (SYN-RECEIVED on RST, §3.10.7.4): ``passive`` chooses.
     """
-    rows = [r for r in _TABLE.get((state, event), ()) if r.applies_to(profile)]
+    profile = get_profile(profile)
+    return lookup_by(state, event, table_conditions(profile), passive, profile.name)
+
+
+@functools.cache
+def table_conditions(profile: Profile) -> frozenset[str]:
+    """What of the table's ``when`` conditions hold for ``profile``: what :func:`lookup_by`
+    takes (an endpoint works it out once)."""
+    return _conditions(profile)
+
+
+@functools.cache
+def lookup_by(state: State, event: Event, conditions: frozenset[str], passive: bool | None = None,
+              profile_name: str = "") -> Transition:
+    """:func:`lookup` for a profile given by its :func:`table_conditions`."""
+    rows = [r for r in _TABLE.get((state, event), ()) if r.when in conditions]
     if len(rows) > 1 and passive is not None:
         rows = [r for r in rows if (r.next is State.LISTEN) == passive]
     if not rows:
-        raise NoTransition(f"no transition for {event} in {state} ({profile} profile)")
+        raise NoTransition(f"no transition for {event} in {state} ({profile_name} profile)")
     return rows[0]
 
 
-def transitions_from(state: State, profile: str | None = None) -> list[Transition]:
+def transitions_from(state: State, profile: str | Profile | None = None) -> list[Transition]:
     """Every row leaving ``state`` (for one profile, or for all when None)."""
     return [r for r in TRANSITIONS if r.state is state and (profile is None or r.applies_to(profile))]
 

@@ -24,6 +24,7 @@ class Profile:
     rto_initial: float           # RTO before any RTT sample
     rto_min: float               # floor of the computed RTO
     rto_max: float               # ceiling of the backed-off RTO
+    rto_min_bounds_rttvar: bool  # rto_min floors 4 x RTTVAR (Linux), not the whole RTO (RFC 6298)
     syn_linear_retries: int      # SYN retransmissions that keep the initial RTO before doubling
     syn_retries: int             # SYN retransmissions before connect() fails (plus the linear ones)
     synack_retries: int          # SYN,ACK retransmissions before the half-open connection is dropped
@@ -34,10 +35,11 @@ class Profile:
     keepalive_idle: float
     keepalive_interval: float
     keepalive_probes: int
+    keepalive_rst: bool          # a connection keepalive gives up on is reset (RST sent), not dropped
     abort_flags: Flags           # flags of the RST that ABORT / close() with unread data send
     dup_syn_gets_synack: bool    # a retransmitted SYN in SYN-RECEIVED is answered with SYN,ACK
     ack_duplicate_syn: bool      # simultaneous open: the peer's SYN,ACK (its SYN a duplicate) is ACKed
-    accept_queue_extra: int      # the accept queue holds backlog + this many connections
+    accept_queue_extra: int | None  # the accept queue holds backlog + this many; None: no limit
     push_flag: bool              # data segments carry PSH (the last of each write)
     mss: int                     # default maximum segment size (payload bytes)
     window: int                  # receive window advertised
@@ -47,15 +49,15 @@ RFC = Profile(
     name="rfc",
     description="RFC 9293 as the textbooks draw it: every ACK at once, TIME-WAIT = 2 x MSL",
     time_wait=240.0, msl=120.0,
-    rto_initial=1.0, rto_min=1.0, rto_max=60.0,
+    rto_initial=1.0, rto_min=1.0, rto_max=60.0, rto_min_bounds_rttvar=False,
     syn_linear_retries=0, syn_retries=7, synack_retries=7, data_retries=6,
     delayed_ack=None, quickacks=0,
     fin_wait_2_timeout=None,
-    keepalive_idle=7200.0, keepalive_interval=75.0, keepalive_probes=9,
+    keepalive_idle=7200.0, keepalive_interval=75.0, keepalive_probes=9, keepalive_rst=False,
     abort_flags=Flags.RST,
     dup_syn_gets_synack=False,
     ack_duplicate_syn=False,
-    accept_queue_extra=0,
+    accept_queue_extra=None,
     push_flag=False,
     mss=536, window=65535,
 )
@@ -64,11 +66,11 @@ LINUX = Profile(
     name="linux",
     description="what a Linux 6.x kernel puts on the wire with default sysctls",
     time_wait=60.0, msl=None,
-    rto_initial=1.0, rto_min=0.2, rto_max=120.0,
+    rto_initial=1.0, rto_min=0.2, rto_max=120.0, rto_min_bounds_rttvar=True,
     syn_linear_retries=4, syn_retries=6, synack_retries=5, data_retries=15,
     delayed_ack=0.04, quickacks=16,
     fin_wait_2_timeout=60.0,
-    keepalive_idle=7200.0, keepalive_interval=75.0, keepalive_probes=9,
+    keepalive_idle=7200.0, keepalive_interval=75.0, keepalive_probes=9, keepalive_rst=True,
     abort_flags=Flags.RST | Flags.ACK,
     dup_syn_gets_synack=True,
     ack_duplicate_syn=True,
@@ -86,6 +88,9 @@ SOURCES: dict[str, tuple[str, str]] = {
     "rto_initial": ("RFC 6298 §2.1", "TCP_TIMEOUT_INIT (1 s)"),
     "rto_min": ("RFC 6298 §2.4: RTO >= 1 s", "TCP_RTO_MIN (200 ms)"),
     "rto_max": ("RFC 6298 §2.5: a maximum of at least 60 s", "TCP_RTO_MAX (120 s)"),
+    "rto_min_bounds_rttvar": ("RFC 6298 §2.3-2.4: RTO = max(SRTT + max(G, 4 x RTTVAR), 1 s)",
+                              "tcp_rtt_estimator(), tcp_set_rto(): RTO = SRTT + max(4 x RTTVAR, "
+                              "TCP_RTO_MIN)"),
     "syn_linear_retries": ("RFC 6298 §5.5: double on every timeout",
                            "net.ipv4.tcp_syn_linear_timeouts = 4 (kernels >= 6.5)"),
     "syn_retries": ("RFC 9293 §3.8.3: R2 for a SYN >= 3 min (SYNs at 0, 1, 3, 7, 15, 31, 63, "
@@ -106,6 +111,9 @@ SOURCES: dict[str, tuple[str, str]] = {
                            "net.ipv4.tcp_keepalive_intvl = 75"),
     "keepalive_probes": ("not in the RFC; the model uses Linux's 9 (BSD's TCPTV_KEEPCNT is 8)",
                          "net.ipv4.tcp_keepalive_probes = 9"),
+    "keepalive_rst": ("RFC 9293 §3.8.4 and RFC 1122 §4.2.3.6 say nothing on giving up; the model "
+                      "drops the connection silently",
+                      "tcp_keepalive_timer(): tcp_send_active_reset() (RST,ACK), then ETIMEDOUT"),
     "abort_flags": ("RFC 9293 §3.10.5: <SEQ=SND.NXT><CTL=RST>",
                     "tcp_send_active_reset(): RST,ACK <SEQ=SND.NXT><ACK=RCV.NXT>"),
     "dup_syn_gets_synack": ("RFC 9293 §3.10.7.4: an unacceptable segment gets an ACK",
@@ -113,7 +121,7 @@ SOURCES: dict[str, tuple[str, str]] = {
     "ack_duplicate_syn": ("RFC 9293 Figure 7: ESTABLISHED on the SYN,ACK, nothing sent",
                           "tcp_data_queue(): a duplicate SYN forces an immediate ACK (with D-SACK; "
                           "measured on self-connect)"),
-    "accept_queue_extra": ("no accept queue in the RFC",
+    "accept_queue_extra": ("no accept queue in the RFC (the model never refuses for one)",
                            "sk_acceptq_is_full(): full when more than backlog are queued"),
     "push_flag": ("RFC 9293 figures show data as <CTL=ACK>",
                   "tcp_push(): PSH on the last segment of a write"),

@@ -399,10 +399,9 @@ class Host:
 
     def _queue_full(self) -> bool:
         extra = self.sim.profile.accept_queue_extra
-        if self.sim.profile.name != "linux":
+        if extra is None:                 # the RFC has no accept queue to fill
             return False
-        queued = len(self.accept_queue)
-        return queued >= self.backlog + extra
+        return len(self.accept_queue) >= self.backlog + extra
 
     def _spawn(self, seg: Segment) -> Socket:
         """A SYN for the listener: a new TCB in LISTEN takes it (RFC 9293 §3.10.7.2)."""
@@ -418,7 +417,7 @@ class Host:
         return sock
 
     def _closed_port(self, seg: Segment) -> Output:
-        return no_connection(seg, self.sim.profile.name)
+        return no_connection(seg, self.sim.profile)
 
 
 class Simulation:

@@ -1,5 +1,6 @@
 """Each difference between the "rfc" and "linux" profiles, pinned."""
 
+import dataclasses
 import socket
 
 import pytest
@@ -205,3 +206,31 @@ def test_linux_syn_ack_retransmission_schedule_and_silent_expiry():
     assert rst.sender == "server" and rst.flags == Flags.RST
     with pytest.raises(ConnectionResetError):
         sim.client.recv()
+
+
+def _record(sim) -> tuple:
+    """Everything a run shows, but the profile's name."""
+    segs = [(s.time, s.sender, s.receiver, s.flags, s.seq, s.ack, s.payload, s.window, s.lost,
+             s.client_state, s.server_state, s.note) for s in sim.trace.segments]
+    events = [(e.time, e.host, e.kind, e.name, e.detail, e.old, e.new) for e in sim.trace.events]
+    return segs, events
+
+
+@pytest.mark.parametrize("base", sorted(PROFILES))
+@pytest.mark.parametrize("name", tcpedu.scenarios.names())
+def test_a_renamed_copy_of_a_profile_behaves_the_same(base, name):
+    """Behaviour follows a profile's fields, never its name (notebook 02 teaches
+    dataclasses.replace(profile, name=...)): every scenario, the same run."""
+    copy = dataclasses.replace(PROFILES[base], name=f"{base}-lab")
+    assert _record(tcpedu.scenarios.run(name, profile=copy)) == \
+        _record(tcpedu.scenarios.run(name, profile=base))
+
+
+def test_a_renamed_linux_keeps_its_accept_queue_and_keepalive_reset():
+    """The two bugs a renamed profile showed: listen(0) queued every client, and keepalive on
+    a crashed peer found no row of the table."""
+    lab = dataclasses.replace(PROFILES["linux"], name="linux-lab")
+    sim = tcpedu.scenarios.backlog_overflow(profile=lab, clients=4, backlog=0)
+    assert len(sim.server.accept_queue) == 1
+    dead = tcpedu.scenarios.keepalive_dead_peer(profile=lab)
+    assert dead.trace.segments[-1].flags.tcpdump() == "R."
