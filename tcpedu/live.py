@@ -617,10 +617,19 @@ def _nearest_timer(trace, when: StepTimes, tick: float) -> str:
         return max(when.call[0] - e.time, e.time - when.sample[1], 0.0)
 
     e = min(fired, key=distance)
-    return (f"{e.host}'s {e.name} timer fired at {e.time:.4f} s in the engine (a kernel's up to "
-            f"{tick * 1000:g} ms later); this step's call ran from {when.call[0]:.4f} s to "
+    return (f"{_timer_text(trace, e, tick)}; this step's call ran from {when.call[0]:.4f} s to "
             f"{when.call[1]:.4f} s and its states were read from {when.sample[0]:.4f} s to "
             f"{when.sample[1]:.4f} s")
+
+
+def _timer_text(trace, fired, tick: float) -> str:
+    """``fired`` (a timer's "fired" event) in words, with how much later a kernel's could fire."""
+    armed = [e for e in trace.events if e.kind == "timer" and e.host == fired.host
+             and e.name == fired.name and e.detail.startswith("set") and e.time <= fired.time]
+    length = fired.time - armed[-1].time if armed else 0.0
+    late = timer_window(length, tick)[1]
+    return (f"{fired.host}'s {fired.name} timer fired at {fired.time:.4f} s in the engine, "
+            f"a kernel's up to {late * 1000:.3g} ms later")
 
 
 def _segment_verdict(steps, kernel_parts: list, runs: dict, tick: float) -> Verdict:
@@ -642,8 +651,7 @@ def _segment_verdict(steps, kernel_parts: list, runs: dict, tick: float) -> Verd
     first = part.relative().segments[min(diff.differences[0][0], len(part.segments)) - 1]
     fired = [e for e in runs["on time"][0].trace.events if e.kind == "timer" and e.detail == "fired"]
     near = min(fired, key=lambda e: abs(e.time - first.time), default=None)
-    timer = "" if near is None else (f"; {near.host}'s {near.name} timer fired at {near.time:.4f} s "
-                                     f"in the engine, a kernel's up to {tick * 1000:g} ms later")
+    timer = "" if near is None else f"; {_timer_text(runs['on time'][0].trace, near, tick)}"
     return Verdict("race", f"the kernel's segments are the engine's with {' and '.join(matching)}"
                            f"{timer}; {text}")
 
@@ -653,9 +661,10 @@ def lab(steps, profile: str = "linux", settle: float = 0.05, capture: bool = Tru
     times the kernel's run made each call and read each state; compare step by step
     (see :func:`compare`).
 
-    Steps are ``settle`` seconds apart (50 ms: longer than Linux's ~40 ms delayed ACK, so
-    the states read do not depend on a timer's race unless the machine is busy; where
-    they do, the verdict says so).
+    Steps are ``settle`` seconds apart and the states are read 1 ms before the next step
+    (at the default, 49 ms after a call: after Linux's 40 ms delayed ACK on loopback has
+    gone out, on a kernel of 250 or more ticks a second; with 100 a second it can race the
+    read, and the verdict says so).
     Kernel states come from sock_diag or /proc/net/tcp (Linux only: elsewhere the kernel column says
     "unknown" and ``platform_note`` explains); segments are captured too when this
     process may run tcpdump (root).

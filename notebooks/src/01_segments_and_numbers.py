@@ -218,7 +218,7 @@ Ethernet uses 1460 (the profile table in notebook 00 lists both).
 
 **Question.** Run the same exchange under `"linux"`. How many segments carry the server's
 1000 bytes, and which ack number does the client send once it has them all? (The cell prints
-the lengths of the server's data segments and the client's ack after them, for each profile.)
+the lengths of the server's data segments and the client's ACK of the last byte, for each profile.)
 
 <details><summary>Reveal</summary>
 
@@ -232,7 +232,8 @@ common mistake.
 code("""
 linux = tcpedu.scenarios.data_transfer(profile="linux", client_isn=1000, server_isn=5000,
                                        request=300, response=1000)
-print("rfc:  ", [s.len for s in sim.trace if s.sender == "server" and s.len], "ack", sim.trace[8].ack)
+print("rfc:  ", [s.len for s in sim.trace if s.sender == "server" and s.len],
+      "ack", sim.trace[8].ack)        # sim.trace[8]: segment 9
 print("linux:", [s.len for s in linux.trace if s.sender == "server" and s.len], "ack", linux.trace[-1].ack)
 """)
 

@@ -228,8 +228,9 @@ The client sends its SYN again and again: these are retransmissions (重传) of 
 with the same seq. The server's state column says LISTEN in every row: the inference saw no
 SYN,ACK, so as far as the segments show, the server never began this connection, and that is
 right: the real server dropped the SYNs and created nothing. An inferred state is the model's
-reading of the segments, and a segment that was silently dropped leaves nothing to read; the
-note on each row says what the silence can mean.
+reading of the segments, and a SYN dropped on arrival leaves no reply to read, so the capture
+alone cannot tell a full accept queue from a lost SYN (the note on each row says both); here
+the script (`listen(1)`, no `accept()`) says it was the queue.
 
 **Predict.** Under the textbook rule (RFC 6298) the retransmission timeout starts at 1 s and
 doubles after each try. When did this Linux client send its SYNs, and when would the textbook
@@ -306,7 +307,7 @@ print(*tcpedu.list_connections(path))
 """)
 
 md("""
-The file went into a temporary folder (the variable `path` holds its name), so running this
+The file went into a temporary folder (the variable `path` holds the file's full path), so running this
 notebook leaves the course's folder as it was. To open it in Wireshark, write a copy next to
 this notebook, `sim.trace.to_pcap("simulated_four_way_close.pcap")`, download that (right-click
 it in the file browser on the left) and open it: *Statistics → Flow Graph* draws Wireshark's own
@@ -336,19 +337,24 @@ lab_steps = [("server", "listen"), ("client", "connect"), ("client", "send", 5),
 md("""
 The table has one row per call. For each it shows what the call returned, on the engine and on
 the real socket (`ok`, a number of bytes, `EOF` for the end of the stream, or the name of an
-exception), then both sides' states, read just before the next call: 50 ms later
-(`settle=0.05`), when Linux's 40 ms delayed ACK has had time to go out. The kernel is asked for
-the states of exactly these connections through sock_diag, the interface the `ss` command uses.
-The engine makes each call at the moment the real call started (when the segments are captured:
-at the moment the call's segment left) and reads its states when the kernel's were read, so a
-call that a busy machine made late is late in both. The last column compares them:
+exception), then both sides' states, read about 49 ms after the call, 1 ms before the next one
+(the lab's default `settle=0.05`). On loopback Linux delays an ACK by 40 ms (row 5: the server's
+ACK of the client's FIN); on a kernel with 250 or more clock ticks a second it has gone out before
+the read, with 100 ticks a second row 5 can show "≈ timer race". Each connection's state is asked
+of the kernel by its addresses and ports through sock_diag, the interface the `ss` command uses
+(or read from `/proc/net/tcp` where sock_diag does not answer); the server's LISTEN before its
+first connection, and CLOSED for a side not yet connected, are filled in by tcpedu. The engine
+makes each call at the moment the real call started (when the segments are captured: at the
+moment the call's segment left) and reads its states when the kernel's were read, so a call that
+a busy machine made late is late in both. The last column compares them:
 
 * "✓ same";
-* "≈ timer race": the states were read so close to a timer going off that either answer can
-  come out, and the kernel gave one of them. A short kernel timer, like the 40 ms delayed ACK,
-  fires up to one clock tick late (4 ms on a kernel with 250 ticks a second) plus the moment the
-  timer interrupt takes; longer timers are rounded up to 8, 64, … ticks. A note under the table
-  names the timer;
+* "≈ timer race": the call's result or the states were read so close to a timer going off that
+  either answer can come out, and the kernel gave one of them. A kernel timer shorter than 63
+  clock ticks, like the 40 ms delayed ACK, fires up to one tick late (4 ms on a kernel with 250
+  ticks a second), plus the moment the timer interrupt takes to run; one of 63 ticks or more
+  fires up to 8 ticks late, one of 504 or more up to 64, and so on (the timer wheel's levels).
+  A note under the table names the timer;
 * "✗ differs": the engine and the kernel disagree, a gap in tcpedu's model worth reporting;
 * "? no kernel state": this platform cannot show the kernel's states.
 
@@ -356,8 +362,9 @@ Your output depends on the machine, which is the point: this cell's output is no
 the course's tests. The kernel's states can only be read on **Linux** (Binder and JupyterHub run
 Linux); elsewhere the kernel columns say "unknown" and a note explains. The sockets need no
 special rights, but **capturing** the segments does: tcpdump on the loopback interface needs
-root. Without root the note under the table says "segments not captured", and only the states
-are compared.
+root. With root, a line under the table, "segments: ✓ same", compares every captured segment
+with the engine's (sender, flags, relative seq and ack, length, order); without root the note says
+"segments not captured", and only the calls' results and the states are compared.
 """)
 
 code("""
