@@ -128,8 +128,7 @@ class _Symbols:
     def see(self, s: Segment) -> None:
         """Learn the letters this segment introduces (before its label is written)."""
         mine, theirs = self.space(s), (s.receiver, s.dport, s.sender, s.sport)
-        if Flags.SYN in s.flags and not s.note.startswith("old duplicate") \
-                and mine not in self.bases:
+        if Flags.SYN in s.flags and not s.injected and mine not in self.bases:
             opener = theirs not in self.bases
             self.bases[mine] = [(s.seq, ("x" if opener else "y") + self._suffix(s))]
         if Flags.FIN in s.flags and mine in self.bases:
@@ -231,7 +230,7 @@ def _first_clause(note: str, width: int = 48) -> str:
 
 def _injected(s: Segment) -> bool:
     """A segment put on the wire by ``Simulation.inject`` (no call or timer sent it)."""
-    return s.note.startswith(("injected", "old duplicate"))
+    return s.injected
 
 
 # ============================================================================ arrival times
@@ -730,10 +729,8 @@ class _Layout:
                             Flags.SYN | Flags.FIN | Flags.RST))
                 else:
                     item = self.latest.get(host) or self._mark_item(host, t)
-                    m = re.match(r"set until ([-+0-9.eE]+)", e.detail or "")
-                    deadline = float(m.group(1)) if m else None
                     outcome = "set" if e.detail.startswith("set") else "cancelled"
-                    self._timer_log.append((host, e.name, outcome, item, deadline))
+                    self._timer_log.append((host, e.name, outcome, item, e.deadline))
             elif e.kind == "state":
                 if _is_rcv(e):
                     taken = {id(a) for a in rcv_item.values()}

@@ -114,6 +114,7 @@ class Segment:
     server_state: object = None
     lost: bool = False
     retransmission: bool = False
+    injected: bool = False       # put on the wire by hand (Simulation.inject), no call or timer
     note: str = ""
     extra: dict = field(default_factory=dict, compare=False, repr=False)
 

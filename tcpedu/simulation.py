@@ -518,7 +518,8 @@ class Simulation:
         self._check_host(to)
         host = self.hosts[sender]
         seg = Segment(flags, seq, ack, bytes(payload), 65535,
-                      sport=host._next_port if sport is None else sport, dport=dport, note=note)
+                      sport=host._next_port if sport is None else sport, dport=dport, note=note,
+                      injected=True)
         extra = None if delay is None else _check_time(delay, "delay") - self.latency
         self._send(sender, to, seg, extra_delay=extra)
         self._settle()
@@ -571,10 +572,10 @@ class Simulation:
             if deadline is None:
                 self._event(host.name, "timer", name, "cancelled")
             else:
-                self._event(host.name, "timer", name, f"set until {deadline:.6g}")
                 if self._lateness is not None:
                     late = self._lateness(deadline - self.now, self.now)
                     deadline = sock.endpoint.move_timer(name, deadline + late)
+                self._event(host.name, "timer", name, f"set until {deadline:.6g}", deadline=deadline)
                 self._push(deadline, "timer", sock, (name, deadline))
         if sock.remote is None:
             return

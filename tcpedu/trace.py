@@ -21,7 +21,8 @@ class TraceEvent:
     """Something that happened at one host: ``kind`` is "call", "state", "timer" or "error".
 
     For "state": ``old``/``new`` and the table ``row`` that fired; for "timer":
-    ``name`` and ``detail`` ("set until 60.0", "fired", "cancelled"); for
+    ``name`` and ``detail`` ("set until 60.0", "fired", "cancelled"), and for a timer
+    set, its ``deadline`` as a number (the detail's text is for reading); for
     "call": ``name`` is the call (``connect()``); for "error": the exception text.
     """
 
@@ -33,6 +34,7 @@ class TraceEvent:
     old: object = None
     new: object = None
     row: object = None
+    deadline: float | None = None
 
 
 def _key(s: Segment) -> tuple:
@@ -104,12 +106,13 @@ class Trace:
     def relative(self) -> Trace:
         """A copy with seq/ack relative to each side's ISN, as Wireshark shows them.
 
-        Each direction of each connection counts from the seq of its SYN;
+        Each direction of each connection counts from the seq of its SYN (not one put on the
+        wire by hand, ``Simulation.inject``: an old duplicate is not the connection's ISN);
         numbers of an end whose SYN was never seen stay absolute.
         """
         isn: dict[tuple, int] = {}
         for s in self.segments:
-            if Flags.SYN in s.flags and not s.note.startswith("old duplicate"):
+            if Flags.SYN in s.flags and not s.injected:
                 isn.setdefault((s.sender, s.sport, s.receiver, s.dport), s.seq)
         segs = []
         for s in self.segments:

@@ -378,3 +378,22 @@ def test_connect_refuses_a_four_tuple_already_in_use():
         sim.server.connect()      # would mirror the client's ports: server:80 -> client:49152
     tuples = [(s.local_port, s.remote) for s in sim.server.sockets if s.state is not State.CLOSED]
     assert len(tuples) == len(set(tuples))
+
+
+@pytest.mark.parametrize("note", ["old duplicate SYN", "stale SYN from an earlier run", "injected"])
+def test_an_injected_syn_is_not_the_isn_whatever_its_note_says(note):
+    """Whether a segment was injected is a field, not a prefix of its note."""
+    sim = tcpedu.Simulation(profile="rfc", latency=0.01, client_isn=1000, server_isn=5000)
+    sim.server.listen()
+    sim.inject("client", Flags.SYN, 90_000, note=note)        # from the port connect() will use
+    sim.wait(0.05)
+    sim.client.connect()
+    sim.wait(0.05)
+    injected = [s for s in sim.trace if s.injected]
+    assert [s.note for s in injected] == [note] and not any(s.injected for s in sim.trace
+                                                            if s not in injected)
+    assert injected[0].sport == next(s for s in sim.trace if s.sender == "client"
+                                     and not s.injected).sport       # the same connection
+    syn = next(s for s in sim.trace.relative() if s.sender == "client" and Flags.SYN in s.flags
+               and not s.injected)
+    assert syn.seq == 0                                  # counted from the client's real SYN

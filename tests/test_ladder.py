@@ -507,3 +507,20 @@ def test_durations_read_like_a_person_wrote_them():
     assert [f(240), f(239.99), f(0.19), f(0.002), f(0.9999), f(1.5), f(2.5e-5)] == \
         ["240 s", "240 s", "190 ms", "2 ms", "1 s", "1.5 s", "25 µs"]
     assert not math.isnan(ladder_mod.latency(run("connection_refused")))
+
+
+def test_a_timer_label_is_its_length_to_the_millisecond_late_in_a_run():
+    """Timer deadlines travel as numbers: at t = 1235 s a 0.2269 s RTO is labelled 227 ms
+    (read back from "set until 1235.33" text it came out as 230 ms)."""
+    sim = tcpedu.Simulation(profile="linux", latency=0.01345, client_isn=1000, server_isn=5000)
+    sim.wait(1235.0)
+    sim.server.listen()
+    sim.client.connect()
+    sim.wait(0.1)
+    sim.drop_next("client", Flags.PSH)
+    sim.client.send(b"x" * 10)
+    sim.wait(1)
+    (armed,) = [e for e in sim.trace.events if e.name == "retransmit" and e.deadline
+                and 0.2 < e.deadline - e.time < 0.25 and e.time < 1235.2]
+    assert round(armed.deadline - armed.time, 4) == 0.2269
+    assert "RTO 227 ms" in [text for *_, text in sim.trace.ladder().ladder.timers]
