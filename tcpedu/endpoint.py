@@ -189,6 +189,11 @@ class Endpoint:
         """Sequence numbers sent but not yet acknowledged (SND.NXT - SND.UNA)."""
         return seq_diff(self.snd_nxt, self.snd_una)
 
+    @property
+    def fin_seq(self) -> int | None:
+        """The sequence number our FIN took (None until it is sent)."""
+        return self._fin_seq
+
     def _window(self) -> int:
         return max(0, self.rcv_wnd - len(self._rcvq))
 
@@ -426,6 +431,11 @@ class Endpoint:
     def _require(self, state: State, call: str) -> None:
         if self.state is not state:
             raise OSError(errno.EINVAL, f"{call}() needs state {state}, not {self.state}")
+
+    def raise_pending_error(self) -> None:
+        """Raise the error the connection holds for the application (a reset, a refusal,
+        a timeout), once, as the next call would (SO_ERROR); nothing if there is none."""
+        self._raise_pending_error()
 
     def _raise_pending_error(self) -> None:
         if self.error is not None:

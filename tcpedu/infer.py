@@ -149,7 +149,7 @@ def _sender_acts(a: _Side, b: _Side, seg: Segment, t: float, profile: Profile, n
     data_end = seq_add(seg.seq, len(seg.payload))
     if seg.payload and ep.state.synchronized:
         new = seq_diff(data_end, ep.snd_nxt)
-        if new > 0 and ep._fin_seq is None:
+        if new > 0 and ep.fin_seq is None:
             try:
                 _record(a, ep.send(seg.payload[-new:], t), t, events)
             except OSError as exc:
@@ -157,14 +157,14 @@ def _sender_acts(a: _Side, b: _Side, seg: Segment, t: float, profile: Profile, n
         else:
             retransmission = True
     if Flags.FIN in f:
-        if ep._fin_seq is None and not ep.wr_shut and ep.state.synchronized:
+        if ep.fin_seq is None and not ep.wr_shut and ep.state.synchronized:
             if profile.delayed_ack is None and a.owes_ack and ep.state is State.CLOSE_WAIT:
                 notes.append(_WHY_MERGED)
             try:
                 _record(a, ep.shutdown(SHUT_WR, t), t, events)
             except OSError as exc:
                 notes.append(f"the engine could not close here: {exc}")
-        elif ep._fin_seq is not None and seg.seq == ep._fin_seq:
+        elif ep.fin_seq is not None and seg.seq == ep.fin_seq:
             retransmission = True
     return retransmission
 

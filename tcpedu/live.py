@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass, field
 
 from .script import (
-    _HOW,
+    SHUTDOWN_HOW,
     Outcome,
     StepTimes,
     check_script,
@@ -365,7 +365,7 @@ def _live_step(step, hosts, listener, accepted, settle, timeout):
             if not data:
                 return b"".join(chunks)
     if action == "shutdown":
-        sock.shutdown(_HOW[step[2]])
+        sock.shutdown(SHUTDOWN_HOW[step[2]])
         return None
     if action == "abort":
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

@@ -41,7 +41,10 @@ _CATALOGUE: dict[str, Scenario] = {}
 
 
 def _scenario(fn: Callable[..., Simulation]) -> Callable[..., Simulation]:
-    summary = (fn.__doc__ or "").strip().splitlines()[0]
+    if not (fn.__doc__ or "").strip():
+        raise TypeError(f"scenario {fn.__name__}() needs a docstring: its first line is the "
+                        "summary that tcpedu scenarios and the notebooks show")
+    summary = fn.__doc__.strip().splitlines()[0]
     _CATALOGUE[fn.__name__] = Scenario(fn.__name__, fn, summary)
     return fn
 

@@ -23,7 +23,7 @@ from .simulation import Simulation
 
 _ACTIONS = {"listen": (0, 1), "connect": (0, 1), "send": (1,), "recv": (0,), "shutdown": (1,),
             "close": (0,), "abort": (0,)}   # action -> allowed argument counts
-_HOW = {"SHUT_RD": 0, "SHUT_WR": 1, "SHUT_RDWR": 2}
+SHUTDOWN_HOW = {"SHUT_RD": 0, "SHUT_WR": 1, "SHUT_RDWR": 2}   # a script's word -> shutdown()'s how
 
 
 def check_script(steps) -> list[tuple]:
@@ -56,8 +56,8 @@ def check_script(steps) -> list[tuple]:
             if step[1] == "send" and (isinstance(step[2], bool) or not isinstance(step[2], int)
                                       or step[2] < 1):
                 raise ValueError(f"step {i}: {step!r}: send takes a byte count >= 1")
-            if step[1] == "shutdown" and step[2] not in _HOW:
-                raise ValueError(f"step {i}: {step!r}: shutdown takes one of {sorted(_HOW)}")
+            if step[1] == "shutdown" and step[2] not in SHUTDOWN_HOW:
+                raise ValueError(f"step {i}: {step!r}: shutdown takes one of {sorted(SHUTDOWN_HOW)}")
         checked.append(step)
     return checked
 
@@ -171,7 +171,7 @@ def _simulate_step(sim: Simulation, step: tuple):
         except BlockingIOError as exc:
             return exc
     if action == "shutdown":
-        return host.shutdown(_HOW[step[2]])
+        return host.shutdown(SHUTDOWN_HOW[step[2]])
     if action == "listen" and len(step) == 3:
         return host.listen(backlog=step[2])
     if action == "connect":

@@ -305,7 +305,7 @@ class Host:
         self._current = sock
         sock._call("connect", ep.open_active, detail=f"to {to}:{port}")
         if ep.error is not None:
-            ep._raise_pending_error()
+            ep.raise_pending_error()
 
     def accept(self) -> Socket:
         """The next established connection from the accept queue (BlockingIOError if none)."""

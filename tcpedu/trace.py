@@ -264,7 +264,12 @@ class Trace:
         return Stepper(self, **options)
 
     def save(self, path, **options):
-        """Save the ladder as .png, .svg, .pdf, .gif or .mp4; see tcpedu.ladder.save_ladder."""
+        """Save the trace by the file's ending: .pcap writes the segments (:meth:`to_pcap`);
+        .png, .svg, .pdf, .gif or .mp4 the ladder (see tcpedu.ladder.save_ladder)."""
+        if str(path).lower().endswith(".pcap"):
+            if options:
+                raise ValueError(f"a .pcap takes no drawing options, got {sorted(options)}")
+            return self.to_pcap(path)
         from .ladder import save_ladder
 
         return save_ladder(self, path, **options)

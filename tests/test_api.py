@@ -397,3 +397,29 @@ def test_an_injected_syn_is_not_the_isn_whatever_its_note_says(note):
     syn = next(s for s in sim.trace.relative() if s.sender == "client" and Flags.SYN in s.flags
                and not s.injected)
     assert syn.seq == 0                                  # counted from the client's real SYN
+
+
+def test_a_scenario_without_a_docstring_is_refused_saying_why():
+    with pytest.raises(TypeError, match="needs a docstring"):
+        @tcpedu.scenarios._scenario
+        def undocumented(profile="rfc"):
+            return tcpedu.Simulation(profile=profile)
+    assert "undocumented" not in tcpedu.scenarios.names()
+
+
+def test_save_to_pcap_writes_the_segments(tmp_path):
+    sim = tcpedu.scenarios.four_way_close(client_isn=1000, server_isn=5000)
+    path = sim.trace.save(tmp_path / "close.pcap")
+    assert tcpedu.read_pcap(path).compare(sim.trace).same
+    with pytest.raises(ValueError, match="no drawing options"):
+        sim.trace.save(tmp_path / "x.pcap", symbolic=True)
+
+
+def test_the_fin_seq_and_pending_error_are_public():
+    sim = tcpedu.scenarios.four_way_close(client_isn=1000, server_isn=5000)
+    fin = next(s for s in sim.trace if s.sender == "client" and Flags.FIN in s.flags)
+    ep = sim.client.endpoint
+    assert ep.fin_seq == fin.seq
+    with pytest.raises(AttributeError):
+        ep.fin_seq = 1                                       # read-only
+    ep.raise_pending_error()                                 # nothing pending: no error
