@@ -10,20 +10,8 @@ from __future__ import annotations
 
 import html
 
+from .answers import read_answer
 from .exercises import Exercise
-from .grading import NotALiteral, answer_value
-
-
-def read_answer(text: str):
-    """What a student typed: a number (literals and simple arithmetic, read the way
-    ``tcpedu grade`` reads answer cells, never run) or else the text itself (SYN,ACK)."""
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        return answer_value(text)
-    except NotALiteral:
-        return text
 
 
 def form(ex: Exercise):

@@ -145,7 +145,7 @@ def test_homework_tables_leave_no_answer_to_read_off_a_neighbour():
 
 
 def test_the_form_checks_typed_answers_in_place():
-    from tcpedu.forms import read_answer
+    from tcpedu.answers import read_answer
 
     ex = E.load("handshake_numbers", HANDSHAKE)
     ui = ex.form()

@@ -20,9 +20,10 @@ from pathlib import Path
 import pytest
 
 from tcpedu import exercises
+from tcpedu.answers import NotALiteral, answer_value
 from tcpedu.assign import STUB, HomeworkError, read_roster
 from tcpedu.cli import main
-from tcpedu.grading import NotALiteral, answer_value, grade_notebook
+from tcpedu.grading import grade_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ROOT / "exercises"

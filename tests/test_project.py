@@ -15,6 +15,7 @@ LAYERS = {   # module -> layer; an import may only point to a lower or equal lay
     "segment": 0, "machine": 0, "profiles": 0, "endpoint": 0,
     "trace": 1, "simulation": 1, "scenarios": 1, "script": 1,
     "capture": 2, "live": 2, "infer": 2, "ladder": 2, "graph": 2, "stepper": 2, "exercises": 2,
+    "answers": 2,
     "forms": 3, "grading": 3, "assign": 3, "cli": 3, "__init__": 3, "__main__": 3,
 }
 ENGINE = {"segment", "machine", "profiles", "endpoint"}
