@@ -26,6 +26,7 @@ from .trace import Trace, TraceEvent
 __version__ = "0.1.0"
 
 __all__ = [
+    "ladder", "live",           # trace.ladder() and the live lab; imported on first use
     "CaptureError", "list_connections", "read_pcap",
     "draw_state_graph", "save_state_graph", "state_graph", "to_dot",
     "Endpoint", "Event", "Flags", "Host", "Output", "PROFILES", "Profile", "SEQ_SPACE",
@@ -34,3 +35,13 @@ __all__ = [
     "profile_table", "scenarios", "exercises", "segment_acceptable", "seq_add", "seq_diff", "seq_le",
     "seq_lt",
 ]
+
+
+def __getattr__(name: str):
+    """``tcpedu.ladder`` and ``tcpedu.live`` are imported on first use, so that
+    ``import tcpedu`` stays light (no matplotlib, no sockets)."""
+    if name in ("ladder", "live"):
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'tcpedu' has no attribute {name!r}")

@@ -30,6 +30,14 @@ from pathlib import Path
 
 from . import exercises
 
+__all__ = [
+    "SECRET_ENV", "BEGIN", "END", "STUB", "ANSWER", "CHECK", "HomeworkError", "course_secret",
+    "read_roster", "valid_student_id", "kind_of", "nbgrader_meta", "markdown_cell", "code_cell",
+    "py_literal", "numbers_cell", "setup_cell", "FORMATS", "answer_cell", "check_cell",
+    "question_cells", "grade_id", "notebook_json", "write_atomic", "student_notebook",
+    "read_source", "assign",
+]
+
 SECRET_ENV = "TCPEDU_SECRET"
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 STUB = "...  # your answer"

@@ -62,6 +62,11 @@ from .infer import infer_states
 from .segment import Flags, Segment
 from .trace import Trace
 
+__all__ = [
+    "CaptureError", "ConnectionKey", "ConnectionInfo", "iter_segments", "list_connections",
+    "read_pcap",
+]
+
 
 class CaptureError(ValueError):
     """A capture file could not be read; the message names the file and the problem."""

@@ -28,6 +28,10 @@ from .assign import HomeworkError
 from .machine import TRANSITIONS
 from .profiles import PROFILES, profile_table_markdown
 
+__all__ = [
+    "main",
+]
+
 
 def _param(text: str) -> tuple[str, object]:
     if "=" not in text:

@@ -32,6 +32,11 @@ from .machine import (
 from .profiles import Profile
 from .segment import Flags, Segment, check_seq, seq_add, seq_diff, seq_le, seq_lt
 
+__all__ = [
+    "SHUT_RD", "SHUT_WR", "SHUT_RDWR", "RETRANSMIT", "DELAYED_ACK", "TIME_WAIT", "FIN_WAIT_2",
+    "KEEPALIVE", "PERSIST", "TIMERS", "Output", "Endpoint", "no_connection",
+]
+
 SHUT_RD, SHUT_WR, SHUT_RDWR = 0, 1, 2   # the socket module's values
 
 # Timer names (the keys of Output.timers).

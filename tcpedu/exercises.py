@@ -30,6 +30,12 @@ from .endpoint import SHUT_WR
 from .machine import State
 from .segment import SEQ_SPACE, Flags, Segment, seq_add
 
+__all__ = [
+    "WRAP_CHANCE", "TABLE_HIDDEN", "student_seed", "Question", "Feedback", "Exercise", "Report",
+    "parse_answer", "diagnose", "MISCONCEPTIONS", "handshake_numbers", "close_numbers",
+    "states_and_timers", "KINDS", "draw", "load", "student_params", "for_student", "practice",
+]
+
 WRAP_CHANCE = 0.3           # how often an ISN is drawn just below 2**32
 TABLE_HIDDEN = ("table",)   # Exercise.hide value: show no trace at all, only the questions
 

@@ -13,6 +13,10 @@ import html
 from .answers import read_answer
 from .exercises import Exercise
 
+__all__ = [
+    "form",
+]
+
 
 def form(ex: Exercise):
     """An ipywidgets form for ``ex``: answer boxes, a Check button and the verdicts."""

@@ -33,6 +33,12 @@ from . import exercises
 from .answers import NotALiteral, evaluate, parse
 from .assign import ANSWER, HomeworkError, grade_id, write_atomic
 
+__all__ = [
+    "MAX_NOTEBOOK_BYTES", "MAX_CELL_CHARS", "Answer", "find_answers", "setup_params",
+    "NotANotebook", "read_notebook", "Graded", "grade_notebook", "missing", "find_submissions",
+    "grade_folder", "gradebook_csv", "feedback_text", "gradescope_json", "write_results",
+]
+
 MAX_NOTEBOOK_BYTES = 20_000_000
 MAX_CELL_CHARS = 100_000          # longer code cells are not parsed
 

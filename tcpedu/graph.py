@@ -21,6 +21,11 @@ from typing import TYPE_CHECKING
 from .machine import TRANSITIONS, Event, State, Transition
 from .profiles import PROFILES
 
+__all__ = [
+    "PATHS", "SAVE_FORMATS", "POSITIONS", "HOST_STYLES", "state_graph", "to_dot",
+    "StateGraphFigure", "draw_state_graph", "save_state_graph",
+]
+
 if TYPE_CHECKING:
     import networkx
     from matplotlib.axes import Axes

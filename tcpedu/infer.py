@@ -18,6 +18,10 @@ from .profiles import Profile, get_profile
 from .segment import Flags, Segment, seq_add, seq_diff
 from .trace import Trace, TraceEvent
 
+__all__ = [
+    "infer_states",
+]
+
 _WIDE = 2**30        # windows are not modelled here: accept whatever the capture shows
 
 _WHY_RST = ("RST instead of FIN: the application closed with received data unread "

@@ -34,6 +34,12 @@ from typing import TYPE_CHECKING
 
 from .segment import Flags, Segment, seq_add, seq_diff
 
+__all__ = [
+    "NUMBERS", "HIDEABLE", "TIMERS", "SAVE_FORMATS", "fmt_duration", "segment_labels",
+    "arrival_times", "LadderFigure", "LadderInfo", "SegmentArtists", "draw_ladder", "ladder_frames",
+    "ladder_text", "save_ladder",
+]
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 

@@ -39,6 +39,11 @@ from .script import (
 )
 from .segment import Flags
 
+__all__ = [
+    "states_supported", "capture_supported", "kernel_states", "kernel_state", "kernel_tick",
+    "timer_window", "LOOPBACK_MSS", "LiveRun", "run_live", "Verdict", "LabRun", "compare", "lab",
+]
+
 # /proc/net/tcp "st" column -> the RFC state name (include/net/tcp_states.h)
 _KERNEL_STATES = {
     1: "ESTABLISHED", 2: "SYN-SENT", 3: "SYN-RECEIVED", 4: "FIN-WAIT-1", 5: "FIN-WAIT-2",

@@ -18,6 +18,12 @@ from dataclasses import dataclass
 from .profiles import Profile, get_profile
 from .segment import Flags, Segment, seq_add, seq_diff, seq_le, seq_lt
 
+__all__ = [
+    "State", "Event", "Transition", "TRANSITIONS", "NoTransition", "lookup", "lookup_by",
+    "table_conditions", "transitions_from", "acceptable_ack", "segment_acceptable",
+    "is_simultaneous_open_syn_ack", "rst_for_closed",
+]
+
 
 class State(enum.Enum):
     """The eleven connection states of RFC 9293 §3.3.2.  ``str()`` is the RFC name."""

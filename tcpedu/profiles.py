@@ -12,6 +12,11 @@ from dataclasses import dataclass, fields
 
 from .segment import Flags
 
+__all__ = [
+    "Profile", "RFC", "LINUX", "PROFILES", "SOURCES", "get_profile", "profile_table",
+    "profile_table_markdown",
+]
+
 
 @dataclass(frozen=True)
 class Profile:

@@ -21,6 +21,14 @@ from .machine import State
 from .segment import Flags
 from .simulation import Simulation
 
+__all__ = [
+    "Scenario", "names", "get", "describe", "run", "handshake", "data_transfer", "four_way_close",
+    "three_way_close", "request_response", "half_close", "simultaneous_open", "simultaneous_close",
+    "lost_syn", "lost_syn_ack", "lost_final_ack", "old_duplicate_syn", "rst_unread_data",
+    "abortive_close", "connection_refused", "keepalive_idle", "keepalive_dead_peer",
+    "backlog_overflow", "established",
+]
+
 
 @dataclass(frozen=True)
 class Scenario:

@@ -21,6 +21,11 @@ from dataclasses import dataclass, field
 
 from .simulation import Simulation
 
+__all__ = [
+    "SHUTDOWN_HOW", "check_script", "sides", "describe_step", "StepTimes", "Outcome", "payload",
+    "result_text", "run_simulated",
+]
+
 _ACTIONS = {"listen": (0, 1), "connect": (0, 1), "send": (1,), "recv": (0,), "shutdown": (1,),
             "close": (0,), "abort": (0,)}   # action -> allowed argument counts
 SHUTDOWN_HOW = {"SHUT_RD": 0, "SHUT_WR": 1, "SHUT_RDWR": 2}   # a script's word -> shutdown()'s how

@@ -10,6 +10,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field, replace
 
+__all__ = [
+    "SEQ_SPACE", "seq_add", "seq_diff", "seq_lt", "seq_le", "check_seq", "Flags", "Segment",
+]
+
 SEQ_SPACE = 2**32
 _MASK = SEQ_SPACE - 1
 _HALF = 2**31

@@ -26,6 +26,10 @@ from .profiles import Profile, get_profile
 from .segment import Flags, Segment, check_seq
 from .trace import Trace, TraceEvent
 
+__all__ = [
+    "EPHEMERAL_PORT", "Socket", "Host", "Simulation",
+]
+
 EPHEMERAL_PORT = 49152
 _ADDRESSES = ("192.0.2.1", "192.0.2.2")   # RFC 5737 documentation addresses
 _ANY = Flags(0)                           # matches every segment

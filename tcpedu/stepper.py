@@ -20,6 +20,10 @@ import io
 
 from .ladder import LadderInfo, _png, draw_ladder, ladder_frames
 
+__all__ = [
+    "GRAPH_DPI", "Stepper",
+]
+
 GRAPH_DPI = 55           # the state diagram is a 9.5 x 12 inch drawing: about 520 px wide
 
 

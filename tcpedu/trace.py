@@ -15,6 +15,10 @@ from dataclasses import dataclass, field
 
 from .segment import Flags, Segment
 
+__all__ = [
+    "TraceEvent", "Comparison", "Trace",
+]
+
 
 @dataclass(slots=True)
 class TraceEvent:

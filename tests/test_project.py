@@ -96,3 +96,19 @@ def test_license_is_an_spdx_expression_that_setuptools_reads_without_warning():
     assert project["project"]["license"] == "MIT"
     (setuptools,) = [r for r in project["build-system"]["requires"] if r.startswith("setuptools")]
     assert setuptools.replace(" ", "") == "setuptools>=77", setuptools
+
+
+def test_every_module_says_what_it_exports_and_exports_what_it_says():
+    import importlib
+
+    import tcpedu
+
+    for path in sorted((ROOT / "tcpedu").glob("*.py")):
+        if path.stem in ("__init__", "__main__"):
+            continue
+        module = importlib.import_module(f"tcpedu.{path.stem}")
+        assert isinstance(getattr(module, "__all__", None), list), f"{path.name} has no __all__"
+        missing = [n for n in module.__all__ if not hasattr(module, n)]
+        assert not missing, f"{path.name}: __all__ names {missing}, which it does not define"
+    assert {"ladder", "live", "Simulation", "read_pcap", "draw_state_graph"} <= set(tcpedu.__all__)
+    assert all(getattr(tcpedu, n) is not None for n in tcpedu.__all__)
