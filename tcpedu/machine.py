@@ -122,7 +122,7 @@ class Transition:
 
     def applies_to(self, profile: str | Profile) -> bool:
         """Whether the row is part of ``profile``'s state machine (a Profile or its name)."""
-        return self.when in _conditions(get_profile(profile))
+        return self.when in table_conditions(get_profile(profile))
 
 
 def _conditions(profile: Profile) -> frozenset[str]:
