@@ -340,16 +340,19 @@ the real socket (`ok`, a number of bytes, `EOF` for the end of the stream, or th
 exception), then both sides' states, read about 49 ms after the call, 1 ms before the next one
 (the lab's default `settle=0.05`). On loopback Linux delays an ACK by 40 ms (row 5: the server's
 ACK of the client's FIN); on a kernel with 250 or more clock ticks a second it has gone out before
-the read, with 100 ticks a second row 5 can show "≈ timer race". Each connection's state is asked
+the read, with 100 ticks a second row 5 shows "≈ timer race". (tcpedu reads the tick rate from the
+kernel's configuration; where it cannot, it assumes 100, the coarsest, and row 5 then shows the
+race on any kernel.) Each connection's state is asked
 of the kernel by its addresses and ports through sock_diag, the interface the `ss` command uses
 (or read from `/proc/net/tcp` where sock_diag does not answer); the server's LISTEN before its
-first connection, and CLOSED for a side not yet connected, are filled in by tcpedu. The engine
+first connection, and CLOSED for a side not yet connected, are filled in by tcpedu, and a
+connection the kernel no longer holds reads as CLOSED. The engine
 makes each call at the moment the real call started (when the segments are captured: at the
 moment the call's segment left) and reads its states when the kernel's were read, so a call that
 a busy machine made late is late in both. The last column compares them:
 
 * "✓ same";
-* "≈ timer race": the call's result or the states were read so close to a timer going off that
+* "≈ timer race": the call was made, or the states read, so close to a timer going off that
   either answer can come out, and the kernel gave one of them. A kernel timer shorter than 63
   clock ticks, like the 40 ms delayed ACK, fires up to one tick late (4 ms on a kernel with 250
   ticks a second), plus the moment the timer interrupt takes to run; one of 63 ticks or more
@@ -362,8 +365,9 @@ Your output depends on the machine, which is the point: this cell's output is no
 the course's tests. The kernel's states can only be read on **Linux** (Binder and JupyterHub run
 Linux); elsewhere the kernel columns say "unknown" and a note explains. The sockets need no
 special rights, but **capturing** the segments does: tcpdump on the loopback interface needs
-root. With root, a line under the table, "segments: ✓ same", compares every captured segment
-with the engine's (sender, flags, relative seq and ack, length, order); without root the note says
+root. With root and tcpdump, a line under the table, "segments: …" ("✓ same" when they agree),
+compares every captured segment with the engine's (sender, flags, relative seq and ack, length,
+order); without them the note says
 "segments not captured", and only the calls' results and the states are compared.
 """)
 
