@@ -305,7 +305,7 @@ class Endpoint:
         self._begin(now)
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"a bytes-like object is required, not {type(data).__name__!r}")
-        self._raise_pending_error()
+        self.raise_pending_error()
         if self.wr_shut or self._fin_pending or self._fin_seq is not None:
             why = "the connection was reset" if self.reset else "sending was shut down"
             raise BrokenPipeError(errno.EPIPE, f"Broken pipe: {why} (state {self.state})")
@@ -340,7 +340,7 @@ class Endpoint:
             # the peer's FIN was read: EOF, even if a RST came after it (Linux
             # tcp_recvmsg_locked() tests SOCK_DONE before sk_err); send() reports the error
             return self._end()
-        self._raise_pending_error()
+        self.raise_pending_error()
         if self.rd_shut or self.state is State.CLOSED:
             return self._end()
         if self.state in (State.LISTEN, State.SYN_SENT) and not self.irs:
@@ -440,9 +440,6 @@ class Endpoint:
     def raise_pending_error(self) -> None:
         """Raise the error the connection holds for the application (a reset, a refusal,
         a timeout), once, as the next call would (SO_ERROR); nothing if there is none."""
-        self._raise_pending_error()
-
-    def _raise_pending_error(self) -> None:
         if self.error is not None:
             exc, code, text = self.error
             self.error = None

@@ -614,7 +614,7 @@ def _show(value) -> str:
 
 def _nearest_timer(trace, when: StepTimes, tick: float) -> str:
     """The engine's timer that fired closest to the step's interval, described."""
-    fired = [e for e in trace.events if e.kind == "timer" and e.detail == "fired"]
+    fired = _fired(trace)
     if not fired:
         return "the step's time is within the kernel's timer granularity"
 
@@ -625,6 +625,11 @@ def _nearest_timer(trace, when: StepTimes, tick: float) -> str:
     return (f"{_timer_text(trace, e, tick)}; this step's call ran from {when.call[0]:.4f} s to "
             f"{when.call[1]:.4f} s and its states were read from {when.sample[0]:.4f} s to "
             f"{when.sample[1]:.4f} s")
+
+
+def _fired(trace) -> list:
+    """The trace's "timer fired" events."""
+    return [e for e in trace.events if e.kind == "timer" and e.detail == "fired"]
 
 
 def _timer_text(trace, fired, tick: float) -> str:
@@ -654,8 +659,7 @@ def _segment_verdict(steps, kernel_parts: list, runs: dict, tick: float) -> Verd
     if not matching:
         return Verdict("differs", text)
     first = part.relative().segments[min(diff.differences[0][0], len(part.segments)) - 1]
-    fired = [e for e in runs["on time"][0].trace.events if e.kind == "timer" and e.detail == "fired"]
-    near = min(fired, key=lambda e: abs(e.time - first.time), default=None)
+    near = min(_fired(runs["on time"][0].trace), key=lambda e: abs(e.time - first.time), default=None)
     timer = "" if near is None else f"; {_timer_text(runs['on time'][0].trace, near, tick)}"
     return Verdict("race", f"the kernel's segments are the engine's with {' and '.join(matching)}"
                            f"{timer}; {text}")
